@@ -1,0 +1,32 @@
+# The two commands of README.md: `make run` and `make test`.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+
+.PHONY: run test bench clean-db
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(VENV)/.run-deps: requirements.txt | $(PY)
+	@echo "[make] installing requirements into $(VENV)"
+	$(PY) -m pip install --quiet -r requirements.txt
+	@touch $@
+
+$(VENV)/.test-deps: requirements.txt requirements-test.txt | $(PY)
+	@echo "[make] installing test requirements into $(VENV)"
+	$(PY) -m pip install --quiet -r requirements-test.txt
+	@touch $@ $(VENV)/.run-deps
+
+## run: database (DATABASE_URL or embedded), migrations, demo merchant, web + worker + beat
+run: $(VENV)/.run-deps
+	$(PY) scripts/run.py
+
+## test: the whole suite on PostgreSQL (DATABASE_URL, else 127.0.0.1:5432, else embedded)
+test: $(VENV)/.test-deps
+	CYNCO_PREFER_LOCAL_DB=1 $(PY) -m pytest $(PYTEST_ARGS)
+
+## clean-db: delete the embedded database under var/ (it is recreated by the next run)
+clean-db:
+	rm -rf var/pgdata

@@ -1,0 +1,20 @@
+"""`GET /test/clock`: the test environment's business time (test keys only)."""
+
+from cynco import clock
+from cynco.api.views import ApiView
+from cynco.errors import Forbidden
+from cynco.permissions import PublishableAllowed
+from cynco.responses import ok
+
+
+def require_test_environment(view) -> None:
+    if not view.scope.is_test:
+        raise Forbidden("Test helpers need a test-mode key")
+
+
+class TestClockView(ApiView):
+    permission_classes = [PublishableAllowed]
+
+    def get(self, request):
+        require_test_environment(self)
+        return ok({"now": clock.now(self.scope)})

@@ -1,0 +1,80 @@
+"""`/api-keys`: create (raw key shown once), list (masked), revoke.
+
+A key lists and revokes the keys of its own environment. A live secret key may also create test
+keys (`environment: "test"`); a test key may never create live ones, since test keys tend to be
+spread more widely.
+"""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from cynco import merchants
+from cynco.api.views import ApiView
+from cynco.errors import Forbidden, NotFound, ValidationFailed
+from cynco.fields import StrictCharField
+from cynco.models import ApiKey, Environment
+from cynco.responses import ok
+from cynco.tenancy import Scope
+
+
+class ApiKeyCreateInput(serializers.Serializer):
+    name = StrictCharField(max_length=200)
+    type = serializers.ChoiceField(choices=ApiKey.Type.choices)
+    environment = serializers.ChoiceField(choices=Environment.choices, required=False)
+    scopes = serializers.ListField(
+        child=serializers.ChoiceField(choices=ApiKey.PUBLISHABLE_SCOPES), required=False
+    )
+
+
+def api_key_data(key: ApiKey) -> dict:
+    return {
+        "id": key.id,
+        "name": key.name,
+        "type": key.type,
+        "keyPrefix": key.key_prefix,
+        "environment": key.environment,
+        "scopes": key.scopes,
+        "lastUsedAt": key.last_used_at,
+        "createdAt": key.created_at,
+        "status": key.status,
+    }
+
+
+def creatable_environments(caller: ApiKey) -> list[str]:
+    if caller.environment == Environment.LIVE:
+        return [Environment.LIVE, Environment.TEST]
+    return [Environment.TEST]
+
+
+class ApiKeysView(ApiView):
+    idempotency_redacted_fields = ("rawKey",)
+
+    def post(self, request):
+        data = ApiKeyCreateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        environment = values.get("environment", request.auth.environment)
+        if environment not in creatable_environments(request.auth):
+            raise Forbidden("A test key cannot create live keys")
+        key, raw = merchants.api_key_create(
+            scope=Scope(request.auth.merchant_id, environment),
+            name=values["name"],
+            key_type=values["type"],
+            scopes=values.get("scopes"),
+        )
+        return ok({**api_key_data(key), "rawKey": raw}, status=201)
+
+    def get(self, request):
+        keys = ApiKey.objects.for_scope(self.scope)
+        return ok([api_key_data(key) for key in keys])
+
+    def delete(self, request):
+        key_id = request.query_params.get("id")
+        if not key_id:
+            raise ValidationFailed.field("id", "This query parameter is required.")
+        target = ApiKey.objects.for_scope(self.scope).filter(pk=key_id).first()
+        if target is None:
+            raise NotFound("API key not found")
+        merchants.api_key_revoke(merchant_id=request.auth.merchant_id, key_id=target.pk)
+        return ok({"revoked": True})

@@ -1,0 +1,21 @@
+"""The Celery app and its beat schedule. Tasks take ids and call a service (STYLE.md)."""
+
+import os
+
+from celery import Celery
+from celery.schedules import crontab
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cynco.settings")
+
+app = Celery("cynco")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+# Each app adds its periodic jobs here as they land; every job is idempotent and safe to run
+# on several workers at once (SKIP LOCKED batches, unique constraints).
+app.conf.beat_schedule = {
+    "purge-idempotency-records": {
+        "task": "cynco.tasks.purge_idempotency_records",
+        "schedule": crontab(minute=17),
+    },
+}

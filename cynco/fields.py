@@ -1,0 +1,102 @@
+"""Serializer fields that take JSON types as they are.
+
+DRF's stock fields coerce: `"12"` passes an IntegerField, `"yes"` a BooleanField, `12` a
+CharField. The API promises that wrong types are a 422, so input serializers use these.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+from rest_framework import serializers
+
+USAGE_PLACES = 6
+USAGE_MAX = Decimal("1e14")  # DecimalField(max_digits=20, decimal_places=6)
+
+
+class StrictCharField(serializers.CharField):
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """An integer given as a JSON integer (not a string, bool or fraction)."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, (int, Decimal, float)):
+            self.fail("invalid")
+        if isinstance(data, (Decimal, float)) and data != int(data):
+            self.fail("invalid")
+        return super().to_internal_value(int(data))
+
+
+class StrictBooleanField(serializers.BooleanField):
+    def to_internal_value(self, data):
+        if not isinstance(data, bool):
+            self.fail("invalid")
+        return data
+
+
+class UsageAmountField(serializers.Field):
+    """A usage quantity: a JSON number with at most six decimal places, as a Decimal."""
+
+    default_error_messages = {
+        "invalid": "Must be a number.",
+        "places": f"At most {USAGE_PLACES} decimal places.",
+        "range": "Out of range.",
+        "min": "Must be at least {min}.",
+        "positive": "Must be greater than zero.",
+    }
+
+    def __init__(self, *, min_value: Decimal | None = None, positive: bool = False, **kwargs):
+        self.min_value = min_value
+        self.positive = positive
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, (int, Decimal, float)):
+            self.fail("invalid")
+        try:
+            value = Decimal(str(data)) if isinstance(data, float) else Decimal(data)
+        except InvalidOperation:
+            self.fail("invalid")
+        if not value.is_finite():
+            self.fail("invalid")
+        if value != value.quantize(Decimal(1).scaleb(-USAGE_PLACES)):
+            self.fail("places")
+        if abs(value) >= USAGE_MAX:
+            self.fail("range")
+        if self.positive and value <= 0:
+            self.fail("positive")
+        if self.min_value is not None and value < self.min_value:
+            self.fail("min", min=self.min_value)
+        return value
+
+    def to_representation(self, value):
+        return usage_number(value)
+
+
+def usage_number(value):
+    """A Decimal usage amount as the JSON number the client expects (int when whole)."""
+    if value is None:
+        return None
+    value = Decimal(value)
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+class StrictJSONObjectField(serializers.DictField):
+    """A JSON object (e.g. `metadata`), of limited size."""
+
+    default_error_messages = {"too_big": "Must be at most {limit} keys."}
+
+    def __init__(self, *, max_keys: int = 50, **kwargs):
+        self.max_keys = max_keys
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        if len(value) > self.max_keys:
+            self.fail("too_big", limit=self.max_keys)
+        return value

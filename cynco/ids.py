@@ -1,0 +1,27 @@
+"""Public ids: a type prefix plus a time-ordered random part, e.g. `pak_01jq3v9x4m2k8e7w5r6t0y1z2a`.
+
+The prefix tells a reader what an id points at (`mer` merchant, `pak` API key, `cus` customer,
+`prod` product, …); the first 10 characters of the random part are the creation time in
+milliseconds, so new rows land at the end of their index as with a sequence, without a sequence
+shared across merchants (DESIGN.md, Citus). The remaining 80 bits are random.
+"""
+
+import secrets
+import time
+
+_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford base32, lower case
+
+
+def _base32(number: int, length: int) -> str:
+    chars = []
+    for _ in range(length):
+        number, rest = divmod(number, 32)
+        chars.append(_ALPHABET[rest])
+    return "".join(reversed(chars))
+
+
+def new_id(prefix: str) -> str:
+    """A new id `prefix_<26 chars>`, sortable by creation time."""
+    millis = int(time.time() * 1000)
+    return f"{prefix}_{_base32(millis, 10)}{_base32(secrets.randbits(80), 16)}"
+

@@ -1,0 +1,42 @@
+"""Per-customer serialization (DESIGN.md, Concurrency).
+
+Every service that changes one customer's money or balances calls `lock_customer` as the first
+statement of its transaction. It is the one place that knows how the lock is taken: today a
+PostgreSQL advisory transaction lock; on Citus it can become a row lock on the customer's row.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from django.conf import settings
+from django.db import OperationalError, connection, transaction
+
+from cynco.errors import ConcurrentRequest
+
+LOCK_NAMESPACE = b"cynco.customer:"
+
+
+def customer_lock_key(customer_id: str) -> int:
+    """A stable signed 64-bit key for `pg_advisory_xact_lock`, from the customer's id."""
+    digest = hashlib.blake2b(LOCK_NAMESPACE + customer_id.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def lock_customer(customer_id: str) -> None:
+    """Wait (at most CUSTOMER_LOCK_WAIT_SECONDS) for the customer's lock, held until commit.
+
+    Raises ConcurrentRequest (429, safe to retry) when the wait runs out.
+    """
+    if not connection.in_atomic_block:
+        raise RuntimeError("lock_customer must run inside a transaction")
+    wait_ms = int(settings.CUSTOMER_LOCK_WAIT_SECONDS * 1000)
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('lock_timeout', %s, true)", [f"{wait_ms}ms"])
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [customer_lock_key(customer_id)])
+            cursor.execute("SELECT set_config('lock_timeout', '0', true)")
+    except OperationalError as exc:
+        if getattr(getattr(exc, "__cause__", None), "sqlstate", None) == "55P03":
+            raise ConcurrentRequest() from exc
+        raise

@@ -1,0 +1,3 @@
+"""Routes of /api/v1/ledger/ (secret keys only)."""
+
+urlpatterns: list = []

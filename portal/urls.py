@@ -1,0 +1,3 @@
+"""Customer-facing pages: portal and hosted checkout (server-rendered, signed links)."""
+
+urlpatterns: list = []

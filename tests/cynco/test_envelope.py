@@ -1,0 +1,79 @@
+"""Every answer of /api/ is the envelope of API.md, whatever goes wrong."""
+
+import pytest
+
+from tests.factories import Api, error_of
+
+pytestmark = pytest.mark.django_db
+
+KEYS_PATH = "/api/v1/pay/api-keys"
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/v1/pay/nothing-here", "/api/v2/anything", "/api/", "/api/v1/ledger/nope"]
+)
+def test_unknown_api_paths_are_404_in_the_envelope(api, path):
+    response = api.get(path)
+    assert response.status_code == 404
+    assert error_of(response)["code"] == "NOT_FOUND"
+
+
+def test_a_wrong_method_is_405_in_the_envelope(api):
+    response = api.put(KEYS_PATH, {"name": "x"})
+    assert response.status_code == 405
+    assert error_of(response)["code"] == "METHOD_NOT_ALLOWED"
+
+
+@pytest.mark.parametrize(
+    "raw", ['{"name": "x", ', "not json", '{"name": NaN, "type": "secret"}', "\x00\x01", "[1,2"]
+)
+def test_malformed_json_is_422_with_details(api, raw):
+    response = api.post(KEYS_PATH, raw=raw)
+    assert response.status_code == 422
+    error = error_of(response)
+    assert error["code"] == "VALIDATION_ERROR"
+    assert error["details"][0]["field"] == "body"
+
+
+def test_a_json_array_where_an_object_is_expected_is_422(api):
+    response = api.post(KEYS_PATH, [1, 2])
+    assert response.status_code == 422
+    assert error_of(response)["code"] == "VALIDATION_ERROR"
+
+
+def test_a_form_encoded_body_is_422_asking_for_json(api):
+    response = api.client.post(
+        KEYS_PATH, data="name=x&type=secret", content_type="application/x-www-form-urlencoded",
+        HTTP_AUTHORIZATION=f"Bearer {api.key}",
+    )
+    assert response.status_code == 422
+    assert "application/json" in error_of(response)["message"]
+
+
+def test_bad_pagination_is_422(api):
+    from cynco.responses import page_of
+    from rest_framework.test import APIRequestFactory
+    from rest_framework.request import Request
+
+    from cynco.errors import ValidationFailed
+
+    for query in ("limit=0", "limit=101", "limit=abc", "offset=-1"):
+        request = Request(APIRequestFactory().get(f"/x?{query}"))
+        with pytest.raises(ValidationFailed):
+            page_of(request)
+    request = Request(APIRequestFactory().get("/x?limit=10&offset=20"))
+    assert (page_of(request).limit, page_of(request).offset) == (10, 20)
+
+
+def test_the_client_version_header_is_echoed(api):
+    response = api.get(KEYS_PATH, headers={"X-CyncoBilling-Version": "0.3.0"})
+    assert response.headers["X-CyncoBilling-Version"] == "0.3.0"
+
+
+def test_an_unexpected_error_becomes_a_500_envelope_without_internals():
+    from cynco.errors import api_exception_handler
+
+    response = api_exception_handler(RuntimeError("secret internals"), {"view": None})
+    assert response.status_code == 500
+    assert response.data["error"]["code"] == "INTERNAL_ERROR"
+    assert "secret internals" not in str(response.data)
