@@ -1,7 +1,10 @@
 """Public ids: a type prefix plus a time-ordered random part, e.g. `pak_01jq3v9x4m2k8e7w5r6t0y1z2a`.
 
-The prefix tells a reader what an id points at (`mer` merchant, `pak` API key, `cus` customer,
-`prod` product, …); the first 10 characters of the random part are the creation time in
+The prefix tells a reader what an id points at and follows the `@cynco/billing` client's docs:
+`mer` merchant, `pak` API key, `pcm` customer, `psub` subscription, `pprod` product, `ppri` price,
+`pver` product version, `pcpn` coupon, `pwh` webhook endpoint, `pent` entity, `pbal` balance,
+`paudit` audit event, `prw` reward program, `prc` referral code, `evt` webhook event, `lock`
+balance lock, `pinv` invoice. The first 10 characters of the random part are the creation time in
 milliseconds, so new rows land at the end of their index as with a sequence, without a sequence
 shared across merchants (DESIGN.md, Citus). The remaining 80 bits are random.
 """

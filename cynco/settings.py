@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "corsheaders",
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -53,6 +54,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -111,6 +113,18 @@ STATIC_ROOT = VAR_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 # Serve files straight from the apps in development and tests (no collectstatic needed).
 WHITENOISE_USE_FINDERS = True
+
+# Browsers call the API with publishable keys (the React provider). Keys travel in the
+# Authorization header, never in cookies, so any origin may call; narrow it with CORS_ORIGINS.
+CORS_URLS_REGEX = r"^/api/v1/.*$"
+CORS_ALLOWED_ORIGINS = env.list("CORS_ORIGINS", default=[])
+CORS_ALLOW_ALL_ORIGINS = not CORS_ALLOWED_ORIGINS
+CORS_ALLOW_CREDENTIALS = False
+CORS_ALLOW_HEADERS = [
+    "accept", "authorization", "content-type", "idempotency-key", "x-cyncobilling-version",
+    "x-cyncopay-version",
+]
+CORS_EXPOSE_HEADERS = ["x-cyncobilling-version", "idempotent-replayed"]
 
 APPEND_SLASH = False  # the client calls paths without a trailing slash; never redirect a POST
 

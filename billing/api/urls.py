@@ -1,4 +1,7 @@
-"""Routes of /api/v1/pay/ (paths without a trailing slash, as the client calls them)."""
+"""Routes of /api/v1/pay/ (paths without a trailing slash, as the client calls them).
+
+Each area keeps its routes in its own module (`billing/api/<area>_urls.py`) and is added below.
+"""
 
 from django.urls import path
 

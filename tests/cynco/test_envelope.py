@@ -77,3 +77,21 @@ def test_an_unexpected_error_becomes_a_500_envelope_without_internals():
     assert response.status_code == 500
     assert response.data["error"]["code"] == "INTERNAL_ERROR"
     assert "secret internals" not in str(response.data)
+
+
+def test_the_older_clients_version_header_is_echoed_under_the_current_name(api):
+    response = api.get(KEYS_PATH, headers={"X-CyncoPay-Version": "0.2.0"})
+    assert response.headers["X-CyncoBilling-Version"] == "0.2.0"
+
+
+def test_browsers_may_call_the_api_cross_origin(client):
+    response = client.options(
+        KEYS_PATH,
+        HTTP_ORIGIN="https://shop.example",
+        HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST",
+        HTTP_ACCESS_CONTROL_REQUEST_HEADERS="authorization, content-type, idempotency-key",
+    )
+    assert response.status_code == 200
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    allowed = response.headers["Access-Control-Allow-Headers"].lower()
+    assert "authorization" in allowed and "idempotency-key" in allowed
