@@ -13,6 +13,8 @@ import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
+from django.db import DataError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
@@ -39,6 +41,10 @@ class ValidationFailed(ApiError):
     @classmethod
     def field(cls, field: str, message: str) -> "ValidationFailed":
         return cls(f"{field}: {message}", details=[{"field": field, "message": message}])
+
+
+class PayloadTooLarge(ApiError):
+    status, code, message = 413, "PAYLOAD_TOO_LARGE", "The request body is too large"
 
 
 class Unauthorized(ApiError):
@@ -167,6 +173,16 @@ def _translate(exc: Exception) -> ApiError | None:
         return ApiError("This API only answers application/json")
     if isinstance(exc, drf.Throttled):
         return RateLimited(str(exc.detail))
+    if isinstance(exc, RequestDataTooBig):
+        return PayloadTooLarge()
+    if isinstance(exc, DataError):
+        # Input that slipped past validation and that PostgreSQL refuses (a NUL byte, a number
+        # out of range): the request's fault, so a 422, but logged because validation missed it.
+        logger.warning("Database refused a value: %s", exc)
+        return ValidationFailed(
+            "A value is malformed or out of range",
+            details=[{"field": "body", "message": "A value is malformed or out of range"}],
+        )
     return None
 
 

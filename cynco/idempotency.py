@@ -75,7 +75,7 @@ def key_from(request) -> str | None:
     if raw is None or request.method not in MUTATING_METHODS:
         return None
     key = raw.strip()
-    if not key or len(key) > MAX_KEY_LENGTH:
+    if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
         raise ValidationFailed.field(
             "Idempotency-Key", f"must be 1 to {MAX_KEY_LENGTH} visible characters"
         )

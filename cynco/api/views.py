@@ -9,6 +9,7 @@ from django.http import HttpResponse
 from rest_framework.views import APIView
 
 from cynco import idempotency
+from cynco.errors import ValidationFailed
 from cynco.tenancy import Scope, scope_of
 
 
@@ -35,6 +36,7 @@ class ApiView(APIView):
         self.headers = self.default_response_headers
         try:
             self.initial(request, *args, **kwargs)
+            _refuse_control_characters(request)
             key = idempotency.key_from(request)
             if key is None:
                 response = self._finalized(self._run_handler(request, *args, **kwargs))
@@ -85,3 +87,11 @@ class ApiView(APIView):
             )
             return response
 
+
+
+def _refuse_control_characters(request) -> None:
+    """Query values are ids, slugs and filters: NUL and other control characters are a 422 here
+    rather than an error deep in PostgreSQL."""
+    for name, values in request.query_params.lists():
+        if any(not value.isprintable() for value in values) or not name.isprintable():
+            raise ValidationFailed.field(name, "Must not contain control characters.")

@@ -95,3 +95,37 @@ def test_browsers_may_call_the_api_cross_origin(client):
     assert response.headers["Access-Control-Allow-Origin"] == "*"
     allowed = response.headers["Access-Control-Allow-Headers"].lower()
     assert "authorization" in allowed and "idempotency-key" in allowed
+
+
+def test_a_body_over_the_limit_is_413_with_or_without_an_idempotency_key(api, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    body = {"name": "x" * 2000, "type": "secret"}
+    for headers in ({}, {"Idempotency-Key": "big"}):
+        response = api.post(KEYS_PATH, body, headers=headers)
+        assert response.status_code == 413
+        assert error_of(response)["code"] == "PAYLOAD_TOO_LARGE"
+
+
+def test_control_characters_in_query_values_are_422_not_a_database_error(api):
+    response = api.delete(KEYS_PATH + "?id=%00")
+    assert response.status_code == 422
+    assert error_of(response)["details"][0]["field"] == "id"
+
+
+def test_a_nul_byte_in_a_json_string_is_422(api):
+    response = api.post(KEYS_PATH, raw='{"name": "a\\u0000b", "type": "secret"}')
+    assert response.status_code == 422
+    assert error_of(response)["details"][0]["field"] == "name"
+
+
+def test_an_idempotency_key_with_control_characters_is_422(api):
+    response = api.post(KEYS_PATH, {"name": "x", "type": "secret"},
+                        headers={"Idempotency-Key": "a\x01b"})
+    assert response.status_code == 422
+    assert error_of(response)["details"][0]["field"] == "Idempotency-Key"
+
+
+def test_a_request_for_an_unknown_host_is_400_in_the_envelope(api):
+    response = api.get(KEYS_PATH, headers={"Host": "evil.example"})
+    assert response.status_code == 400
+    assert error_of(response)["code"] == "BAD_REQUEST"
