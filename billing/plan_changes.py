@@ -11,7 +11,8 @@ from typing import Literal
 
 Direction = Literal["upgrade", "downgrade"]
 
-_MONTHS = {"week": Decimal(12) / Decimal(52), "month": Decimal(1), "year": Decimal(12)}
+# An interval as (intervals, months): 52 weeks make 12 months.
+_PER_MONTHS = {"week": (52, 12), "month": (1, 1), "year": (1, 12)}
 
 
 def monthly_rate(amount: int, interval: str | None, count: int | None) -> Decimal:
@@ -19,7 +20,8 @@ def monthly_rate(amount: int, interval: str | None, count: int | None) -> Decima
     -> 4333.33…. A one-off price (no interval) counts as its amount; no price counts as 0."""
     if interval is None:
         return Decimal(amount)
-    return Decimal(amount) / (_MONTHS[interval] * (count or 1))
+    intervals, months = _PER_MONTHS[interval]
+    return Decimal(amount) * intervals / (months * (count or 1))
 
 
 def change_direction(current_rate: Decimal, target_rate: Decimal) -> Direction:

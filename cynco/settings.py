@@ -195,4 +195,6 @@ Path(STATIC_ROOT).mkdir(parents=True, exist_ok=True)
 # environment inside its transaction (cynco imports no app; the apps register here).
 MERCHANT_SETUP_HOOKS: list[str] = []
 # Demo data for `manage.py seed_demo` (what `make run` shows a newcomer), by app.
-DEMO_SEEDERS: list[str] = []
+DEMO_SEEDERS: list[str] = [
+    "billing.demo_catalog.seed_demo_catalog",
+]
