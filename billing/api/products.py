@@ -29,7 +29,8 @@ class ProductsView(ApiView):
             scope=self.scope, slug=values["slug"], definition=product_definition(values),
             metadata=values.get("metadata"),
         )
-        return ok(product_data(product_find(self.scope, product.id)), status=201 if changed else 200)
+        answer = product_data(product_find(self.scope, product.id))
+        return ok(answer, status=201 if changed else 200)
 
     def get(self, request):
         page = page_of(request)

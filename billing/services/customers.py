@@ -63,8 +63,10 @@ def customer_update(
             raise CustomerNotFound()
         changes = {"name": name, "email": email, "metadata": metadata}
         changed = [field for field, value in changes.items() if value is not UNSET]
+        if metadata is not UNSET:
+            changes["metadata"] = metadata or {}
         for field in changed:
-            setattr(customer, field, changes[field] if field != "metadata" else changes[field] or {})
+            setattr(customer, field, changes[field])
         if changed:
             customer.save(update_fields=[*changed, "updated_at"])
         return customer

@@ -115,6 +115,7 @@ def test_a_feature_keeps_its_type_across_products(api):
         {"slug": "premium_support", "name": "P", "type": "metered", "allowance": 3}]}
     assert fields_of(api.post(PRODUCTS, clash)) == ["features[0].type"]
     assert Feature.objects.get(slug="premium_support").type == "boolean"
+    assert [p["slug"] for p in data_of(api.get(PRODUCTS))] == ["pro"]  # nothing half-written
 
 
 def test_only_one_default_plan_per_group(api):
