@@ -195,7 +195,9 @@ Path(STATIC_ROOT).mkdir(parents=True, exist_ok=True)
 # environment inside its transaction (cynco imports no app; the apps register here).
 MERCHANT_SETUP_HOOKS: list[str] = []
 # Demo data for `manage.py seed_demo` (what `make run` shows a newcomer), by app.
-DEMO_SEEDERS: list[str] = []
+DEMO_SEEDERS: list[str] = [
+    "billing.demo_catalog.seed_demo_catalog",
+]
 
 # Largest request body accepted (bytes); larger is 413 PAYLOAD_TOO_LARGE.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("API_MAX_BODY_BYTES", default=1024 * 1024)

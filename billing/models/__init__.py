@@ -2,3 +2,7 @@
 
 Areas add a line below (`from billing.models.<area> import *`, with `__all__` in the module).
 """
+
+from billing.models.catalog import *  # noqa: E402,F401,F403
+from billing.models.customers import *  # noqa: E402,F401,F403
+from billing.models.subscriptions import *  # noqa: E402,F401,F403

@@ -1,0 +1,51 @@
+"""Customers and their subscriptions in the admin (search by id, external id or email)."""
+
+from django.contrib import admin
+from simple_history.admin import SimpleHistoryAdmin
+
+from billing.models import Customer, Subscription
+from cynco.admin_scoping import MerchantScopedAdmin
+
+
+class SubscriptionInline(admin.TabularInline):
+    model = Subscription
+    fk_name = "customer"
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    fields = ("product", "product_version", "price", "status", "current_period_start",
+              "current_period_end", "cancel_at_period_end", "quantity")
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Customer)
+class CustomerAdmin(MerchantScopedAdmin, SimpleHistoryAdmin):
+    list_display = ("external_id", "email", "name", "id", "environment", "created_at",
+                    "deleted_at")
+    list_filter = ("environment", ("deleted_at", admin.EmptyFieldListFilter))
+    search_fields = ("id", "external_id", "email", "name")
+    readonly_fields = ("id", "merchant", "environment", "external_id", "created_at",
+                       "updated_at", "deleted_at")
+    fields = readonly_fields[:4] + ("name", "email", "metadata") + readonly_fields[4:]
+    inlines = [SubscriptionInline]
+
+    def has_add_permission(self, request):
+        return False  # customers come from the API (get-or-create on login)
+
+
+@admin.register(Subscription)
+class SubscriptionAdmin(MerchantScopedAdmin, SimpleHistoryAdmin):
+    list_display = ("id", "customer", "product", "status", "current_period_start",
+                    "current_period_end", "environment")
+    list_filter = ("environment", "status")
+    search_fields = ("id", "customer__external_id", "customer__email", "product__slug")
+    readonly_fields = [field.name for field in Subscription._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

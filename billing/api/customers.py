@@ -1,0 +1,131 @@
+"""`/customers`: get-or-create, read one, list, update, delete (CustomerState of API.md).
+
+A publishable key may only read one customer (`GET /customers?id=`), and then `email`,
+`name`, `metadata` and `paymentMethods` are left out of the answer.
+"""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from billing.selectors.customers import (
+    CustomerHoldings,
+    customer_find,
+    customer_holdings,
+    customers_active,
+)
+from billing.services import customers as customer_services
+from cynco import clock
+from cynco.api.views import ApiView
+from cynco.errors import ValidationFailed
+from cynco.fields import StrictCharField, StrictJSONObjectField, usage_number
+from cynco.permissions import PublishableAllowed, require_secret
+from cynco.responses import ok, page_of, paginated
+
+
+class StrictEmailField(serializers.EmailField):
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class CustomerInput(serializers.Serializer):
+    customerId = StrictCharField(max_length=255)
+    name = StrictCharField(max_length=200, required=False, allow_null=True, allow_blank=True)
+    email = StrictEmailField(max_length=254, required=False, allow_null=True)
+    metadata = StrictJSONObjectField(required=False)
+
+
+def subscription_summary(subscription) -> dict:
+    return {
+        "id": subscription.id,
+        "status": subscription.status,
+        "productSlug": subscription.product.slug,
+        "currentPeriodStart": subscription.current_period_start,
+        "currentPeriodEnd": subscription.current_period_end,
+        "cancelAtPeriodEnd": subscription.cancel_at_period_end,
+        "quantity": subscription.quantity,
+    }
+
+
+def customer_state(customer, held: CustomerHoldings, *, public: bool) -> dict:
+    balances = {}
+    for slug, balance in held.balances.items():
+        left = usage_number(balance.balance)
+        granted = None if balance.unlimited else usage_number(balance.granted)
+        balances[slug] = {
+            "balance": left, "remaining": left, "limit": granted,
+            "unlimited": balance.unlimited, "granted": granted,
+            "usage": usage_number(balance.usage),
+        }
+    state = {
+        "id": customer.id,
+        "externalId": customer.external_id,
+        "environment": customer.environment,
+        "name": customer.name,
+        "email": customer.email,
+        "metadata": customer.metadata,
+        "subscriptions": [subscription_summary(s) for s in held.subscriptions],
+        "balances": balances,
+        "flags": held.flags,
+        # Saved cards arrive with the gateways; until then there are none to show.
+        "paymentMethods": [],
+        "createdAt": customer.created_at,
+    }
+    if public:
+        for private in ("email", "name", "metadata", "paymentMethods"):
+            del state[private]
+    return state
+
+
+class CustomersView(ApiView):
+    permission_classes = [PublishableAllowed]
+
+    def _states(self, customers) -> list[dict]:
+        holdings = customer_holdings(customers, clock.now(self.scope))
+        public = not self.request.auth.is_secret
+        return [customer_state(c, holdings[c.id], public=public) for c in customers]
+
+    def _input(self, request) -> dict:
+        data = CustomerInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        if "name" in values:
+            values["name"] = values["name"] or None
+        return values
+
+    def get(self, request):
+        external_id = request.query_params.get("id")
+        if external_id is not None:
+            return ok(self._states([customer_find(self.scope, external_id)])[0])
+        require_secret(request, "list customers")
+        page = page_of(request)
+        customers = customers_active(self.scope)
+        return paginated(
+            self._states(list(page.slice(customers))), total=customers.count(), page=page
+        )
+
+    def post(self, request):
+        require_secret(request, "create customers")
+        values = self._input(request)
+        customer, created = customer_services.customer_get_or_create(
+            scope=self.scope, external_id=values.pop("customerId"), **values
+        )
+        return ok(self._states([customer])[0], status=201 if created else 200)
+
+    def put(self, request):
+        require_secret(request, "update customers")
+        values = self._input(request)
+        customer = customer_services.customer_update(
+            scope=self.scope, external_id=values.pop("customerId"), **values
+        )
+        return ok(self._states([customer])[0])
+
+    def delete(self, request):
+        require_secret(request, "delete customers")
+        external_id = request.query_params.get("id")
+        if not external_id:
+            raise ValidationFailed.field("id", "This query parameter is required.")
+        customer_services.customer_delete(scope=self.scope, external_id=external_id)
+        return ok({"deleted": True})

@@ -1,0 +1,1 @@
+"""Reads of billing data, one module per area (HackSoft selectors)."""
