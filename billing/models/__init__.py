@@ -2,3 +2,6 @@
 
 Areas add a line below (`from billing.models.<area> import *`, with `__all__` in the module).
 """
+
+from billing.models.audit import *  # noqa: E402,F401,F403
+from billing.models.webhooks import *  # noqa: E402,F401,F403

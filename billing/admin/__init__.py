@@ -1,0 +1,3 @@
+"""Billing's operator console, one module per area (Django imports this package at start-up)."""
+
+from billing.admin import audit, webhooks  # noqa: F401
