@@ -4,15 +4,42 @@ from __future__ import annotations
 
 import json
 
+from django import forms
 from django.contrib import admin, messages
 from django.utils.html import format_html
 
 from billing.models import OutgoingEvent, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from billing.services.audit import SYSTEM
 from billing.services.webhook_deliveries import webhook_deliveries_resend
-from billing.services.webhooks import webhook_endpoint_create, webhook_endpoint_delete
+from billing.services.webhooks import (
+    clean_endpoint_url,
+    clean_event_types,
+    webhook_endpoint_create,
+    webhook_endpoint_delete,
+)
 from cynco.admin_scoping import MerchantScopedAdmin
+from cynco.errors import ValidationFailed
 from cynco.tenancy import Scope
+
+
+class WebhookEndpointForm(forms.ModelForm):
+    """The API's rules for a URL and event types, as form errors."""
+
+    class Meta:
+        model = WebhookEndpoint
+        fields = "__all__"
+
+    def clean(self):
+        values = super().clean()
+        if not self.instance._state.adding:
+            return values  # only `status` changes after creation
+        for name, check in (("url", clean_endpoint_url), ("events", clean_event_types)):
+            if name in values and (name == "events" or values[name]):
+                try:
+                    values[name] = check(values[name])
+                except ValidationFailed as error:
+                    self.add_error(name, "; ".join(d["message"] for d in error.details))
+        return values
 
 
 @admin.register(WebhookEndpoint)
@@ -20,6 +47,7 @@ class WebhookEndpointAdmin(MerchantScopedAdmin):
     """Endpoints are created through the service, so the secret is generated (and shown once,
     in the success message) exactly as through the API; deleting keeps the row as `deleted`."""
 
+    form = WebhookEndpointForm
     list_display = ("url", "id", "status", "events", "environment", "created_at")
     list_filter = ("status", "environment")
     search_fields = ("id", "url")
@@ -46,7 +74,8 @@ class WebhookEndpointAdmin(MerchantScopedAdmin):
             events=obj.events,
             actor=SYSTEM,
         )
-        obj.pk, obj.secret = created.pk, created.secret
+        obj.pk, obj.secret, obj.created_at = created.pk, created.secret, created.created_at
+        obj._state.adding = False
         messages.warning(request, f"Signing secret (copy it now, it is not shown again): "
                                   f"{created.secret}")
 

@@ -33,7 +33,7 @@ logger = logging.getLogger(__name__)
 _url_validator = URLValidator(schemes=["http", "https"], message="Must be an http(s) URL.")
 
 
-def _clean_url(url: str) -> str:
+def clean_endpoint_url(url: str) -> str:
     url = url.strip()
     if len(url) > URL_MAX_LENGTH:
         raise ValidationFailed.field("url", f"At most {URL_MAX_LENGTH} characters.")
@@ -44,10 +44,12 @@ def _clean_url(url: str) -> str:
     return url
 
 
-def _clean_events(events: list[str] | None) -> list[str] | None:
+def clean_event_types(events: list[str] | None) -> list[str] | None:
     """The event types subscribed to, in the order given without repeats; None means all."""
     if events is None:
         return None
+    if not isinstance(events, list) or not all(isinstance(name, str) for name in events):
+        raise ValidationFailed.field("events", "Must be a list of event type names.")
     if not events:
         raise ValidationFailed.field(
             "events", "List at least one event type, or leave `events` out to receive them all."
@@ -72,8 +74,8 @@ def webhook_endpoint_create(
     `events` None subscribes to every type. One transaction; no customer lock, no ledger entry.
     The returned row carries the secret, which the API shows this once.
     """
-    url = _clean_url(url)
-    events = _clean_events(events)
+    url = clean_endpoint_url(url)
+    events = clean_event_types(events)
     with transaction.atomic():
         endpoint = WebhookEndpoint.objects.create(
             merchant_id=scope.merchant_id,
