@@ -43,7 +43,9 @@ class AuditEvent(TenantModel):
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["merchant", "environment", "-created_at"], name="audit_time_idx"),
-            models.Index(fields=["merchant", "environment", "customer_id"], name="audit_customer_idx"),
+            models.Index(
+                fields=["merchant", "environment", "customer_id"], name="audit_customer_idx"
+            ),
             models.Index(
                 fields=["merchant", "environment", "subscription_id"], name="audit_subscription_idx"
             ),

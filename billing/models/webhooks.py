@@ -103,7 +103,9 @@ class OutgoingEvent(TenantModel):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["merchant", "environment", "type"], name="outgoing_event_idx")]
+        indexes = [
+            models.Index(fields=["merchant", "environment", "type"], name="outgoing_event_idx")
+        ]
 
     def __str__(self) -> str:
         return f"{self.type} {self.id}"

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.factories import Api, data_of, error_of
+from tests.factories import Api, data_of, error_of, key_id_of
 
 pytestmark = pytest.mark.django_db
 
@@ -79,13 +79,6 @@ def test_replaying_a_key_creation_returns_the_same_key_without_storing_the_secre
     assert again["id"] == first["id"]
     assert first["rawKey"] and again["rawKey"] is None
     assert [k["name"] for k in data_of(api.get(KEYS_PATH))].count("retry-safe") == 1
-
-
-def key_id_of(raw_key: str) -> str:
-    from cynco.keys import hash_key
-    from cynco.models import ApiKey
-
-    return ApiKey.objects.get(key_hash=hash_key(raw_key)).id
 
 
 def test_creating_and_revoking_a_key_is_audited_with_the_key_that_did_it(merchant, api):

@@ -12,7 +12,7 @@ from billing.models import AuditEvent
 from billing.services.audit import CRON, SYSTEM, Actor, audit_record
 from cynco import clock
 from cynco.tenancy import Scope
-from tests.factories import Api, data_of, error_of
+from tests.factories import Api, data_of, error_of, key_id_of
 
 pytestmark = pytest.mark.django_db
 
@@ -137,17 +137,13 @@ def test_rows_carry_the_environments_business_time(scope):
 
 
 def test_webhook_endpoints_created_and_deleted_through_the_api_are_audited(merchant, api):
-    from cynco.keys import hash_key
-    from cynco.models import ApiKey
-
     created = data_of(api.post("/api/v1/pay/webhooks", {"url": "https://shop.example/h",
                                                        "events": ["invoice.paid"]}), 201)
     data_of(api.delete(f"/api/v1/pay/webhooks?id={created['id']}"))
     rows = data_of(api.get(PATH))
     assert [row["event"] for row in rows] == ["webhook_endpoint.deleted",
                                               "webhook_endpoint.created"]
-    key_id = ApiKey.objects.get(key_hash=hash_key(merchant.secret_test)).id
-    assert {row["actorKeyId"] for row in rows} == {key_id}
+    assert {row["actorKeyId"] for row in rows} == {key_id_of(merchant.secret_test)}
     assert {(row["resourceType"], row["resourceId"]) for row in rows} == {
         ("webhook_endpoint", created["id"])}
     assert rows[1]["details"] == {"url": "https://shop.example/h", "events": ["invoice.paid"]}
