@@ -286,3 +286,17 @@ def test_an_event_nobody_listens_to_is_kept_but_queues_nothing(
         emit_event(scope=scope, type="entitlement.exhausted", data={"feature": "api_calls"})
     assert callbacks == []
     assert OutgoingEvent.objects.count() == 1 and not WebhookDelivery.objects.exists()
+
+
+def test_the_minutely_beat_job_delivers_what_is_due(scope, receiver):
+    from billing import tasks
+    from cynco.celery import app
+
+    entry = app.conf.beat_schedule["deliver-due-webhooks"]
+    assert entry["task"] == tasks.deliver_due_webhooks.name
+    assert entry["schedule"].minute == set(range(60))  # crontab(): every minute
+
+    endpoint_for(scope, receiver)
+    emit_event(scope=scope, type="subscription.expired", data={})
+    assert tasks.deliver_due_webhooks() == 1
+    assert len(receiver.received) == 1
