@@ -18,4 +18,8 @@ app.conf.beat_schedule = {
         "task": "cynco.tasks.purge_idempotency_records",
         "schedule": crontab(minute=17),
     },
+    "deliver-due-webhooks": {
+        "task": "billing.tasks.deliver_due_webhooks",
+        "schedule": crontab(),  # every minute
+    },
 }

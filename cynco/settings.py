@@ -158,6 +158,12 @@ IDEMPOTENCY_STALE_SECONDS = env.int("IDEMPOTENCY_STALE_SECONDS", default=300)
 # How long one customer's operation waits for another's before answering 429 CONCURRENT_REQUEST.
 CUSTOMER_LOCK_WAIT_SECONDS = env.float("CUSTOMER_LOCK_WAIT_SECONDS", default=5.0)
 
+# Outgoing webhooks: seconds a merchant's endpoint has to answer, how many hours a failing
+# delivery keeps being retried (at least 24, API.md), how many deliveries a worker claims at once.
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+WEBHOOK_RETRY_HOURS = max(24, env.int("WEBHOOK_RETRY_HOURS", default=24))
+WEBHOOK_BATCH_SIZE = env.int("WEBHOOK_BATCH_SIZE", default=50)
+
 # Celery: Redis when REDIS_URL is set, else a broker kept in files under var/ (no service needed).
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or REDIS_URL or "filesystem://"
 CELERY_BROKER_TRANSPORT_OPTIONS = (
