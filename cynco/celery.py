@@ -18,4 +18,8 @@ app.conf.beat_schedule = {
         "task": "cynco.tasks.purge_idempotency_records",
         "schedule": crontab(minute=17),
     },
+    "reconcile-ledger": {
+        "task": "ledger.tasks.reconcile_ledger_daily",
+        "schedule": crontab(hour=2, minute=40),
+    },
 }
