@@ -20,7 +20,9 @@ from ledger.models import Account, JournalEntry, JournalLine, ReconciliationRun
 from ledger.selectors.statements import trial_balance
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnly:
+    """For admins and inlines of ledger records: viewing only."""
+
     def has_add_permission(self, request, obj=None):
         return False
 
@@ -32,7 +34,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 
 @admin.register(Account)
-class AccountAdmin(ReadOnlyAdmin, MerchantScopedAdmin):
+class AccountAdmin(ReadOnly, MerchantScopedAdmin):
     list_display = ("code", "name", "type", "normal_balance", "parent", "environment", "merchant")
     list_filter = ("environment", "type")
     search_fields = ("code", "name")
@@ -77,22 +79,15 @@ class AccountAdmin(ReadOnlyAdmin, MerchantScopedAdmin):
         return TemplateResponse(request, "admin/ledger/trial_balance.html", context)
 
 
-class JournalLineInline(admin.TabularInline):
+class JournalLineInline(ReadOnly, admin.TabularInline):
     model = JournalLine
     fields = ("account", "debit", "credit", "currency")
     readonly_fields = fields
     extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(JournalEntry)
-class JournalEntryAdmin(ReadOnlyAdmin, MerchantScopedAdmin):
+class JournalEntryAdmin(ReadOnly, MerchantScopedAdmin):
     list_display = ("date", "kind", "source_type", "source_id", "memo", "environment", "merchant")
     list_filter = ("environment", "kind", "source_type", "date")
     search_fields = ("id", "source_id", "invoice_id", "memo")
@@ -104,7 +99,7 @@ class JournalEntryAdmin(ReadOnlyAdmin, MerchantScopedAdmin):
 
 
 @admin.register(ReconciliationRun)
-class ReconciliationRunAdmin(ReadOnlyAdmin):
+class ReconciliationRunAdmin(ReadOnly, admin.ModelAdmin):
     """Runs cover every merchant, so only superusers see them."""
 
     list_display = ("started_at", "ok", "checks", "differences", "finished_at")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+
 from cynco.api.views import ApiView
 from cynco.responses import ok, page_of, paginated
 from ledger.api.queries import EntriesQuery, parsed
@@ -39,6 +42,7 @@ def _debits_first(line) -> tuple:
 
 
 class AccountsView(ApiView):
+    @extend_schema(responses=OpenApiTypes.OBJECT, summary="Chart of accounts with balances")
     def get(self, request):
         page = page_of(request)
         accounts = accounts_with_balances(scope=self.scope)
@@ -48,6 +52,9 @@ class AccountsView(ApiView):
 
 
 class JournalEntriesView(ApiView):
+    @extend_schema(parameters=[EntriesQuery], responses=OpenApiTypes.OBJECT,
+                   operation_id="v1_ledger_journal_entries_list",
+                   summary="Journal entries, newest first")
     def get(self, request):
         page = page_of(request)
         query = parsed(EntriesQuery, request)
@@ -63,5 +70,6 @@ class JournalEntriesView(ApiView):
 
 
 class JournalEntryView(ApiView):
+    @extend_schema(responses=OpenApiTypes.OBJECT, summary="One journal entry with its lines")
     def get(self, request, entry_id: str):
         return ok(entry_data(journal_entry(scope=self.scope, entry_id=entry_id)))

@@ -6,6 +6,9 @@ defaults to the current month up to today.
 
 from __future__ import annotations
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+
 from cynco import clock
 from cynco.api.views import ApiView
 from cynco.responses import ok
@@ -14,18 +17,21 @@ from ledger.selectors.statements import balance_sheet, profit_and_loss, trial_ba
 
 
 class TrialBalanceView(ApiView):
+    @extend_schema(parameters=[AsOfQuery], responses=OpenApiTypes.OBJECT, summary="Trial balance per currency")
     def get(self, request):
         as_of = parsed(AsOfQuery, request).get("asOf") or clock.now(self.scope).date()
         return ok(trial_balance(scope=self.scope, as_of=as_of))
 
 
 class BalanceSheetView(ApiView):
+    @extend_schema(parameters=[AsOfQuery], responses=OpenApiTypes.OBJECT, summary="Balance sheet per currency")
     def get(self, request):
         as_of = parsed(AsOfQuery, request).get("asOf") or clock.now(self.scope).date()
         return ok(balance_sheet(scope=self.scope, as_of=as_of))
 
 
 class ProfitLossView(ApiView):
+    @extend_schema(parameters=[PeriodQuery], responses=OpenApiTypes.OBJECT, summary="Profit and loss per currency")
     def get(self, request):
         query = parsed(PeriodQuery, request)
         today = clock.now(self.scope).date()
