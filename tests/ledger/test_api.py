@@ -54,6 +54,7 @@ def test_journal_entries_newest_first_with_lines(api, may_books):
     assert response.json()["pagination"]["total"] == 7
     assert entries[0]["source"] == {"type": "invoice", "id": "pinv_c"}
     assert entries[0]["date"] == "2026-06-02"
+    assert entries[0]["postedAt"].endswith("Z") and entries[0]["reversalOf"] is None
     assert set(entries[0]) == {"id", "date", "memo", "kind", "source", "invoiceId", "reversalOf",
                                "postedAt", "lines"}
     assert entries[0]["lines"] == [
