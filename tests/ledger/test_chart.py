@@ -1,6 +1,9 @@
 """Every merchant environment opens its books with the chart of accounts of DESIGN.md."""
 
+from importlib import import_module
+
 import pytest
+from django.apps import apps as django_apps
 
 from ledger.models import Account
 from ledger.services.chart import create_chart
@@ -41,3 +44,11 @@ def test_creating_the_chart_again_changes_nothing(books):
     before = set(Account.objects.for_scope(books).values_list("pk", flat=True))
     create_chart(merchant_id=books.merchant_id, environment=books.environment)
     assert set(Account.objects.for_scope(books).values_list("pk", flat=True)) == before
+
+
+def test_merchants_from_before_the_ledger_get_their_chart_from_the_migration(books):
+    Account.objects.for_scope(books).filter(parent__isnull=False).delete()
+    Account.objects.for_scope(books).delete()
+    migration = import_module("ledger.migrations.0003_charts_of_existing_merchants")
+    migration.open_charts(django_apps, None)
+    assert _chart(books) == CHART

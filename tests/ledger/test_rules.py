@@ -3,7 +3,9 @@
 from datetime import date
 
 import pytest
+from django.db import transaction
 
+from cynco.tenancy import Scope
 from ledger import rules
 from ledger.models import JournalEntry
 from ledger.services.posting import PostingError
@@ -175,3 +177,26 @@ def test_values_that_cannot_make_a_balanced_entry_are_refused_before_posting(boo
     with pytest.raises(PostingError):
         call(books)
     assert not JournalEntry.objects.for_scope(books).exists()
+
+
+def test_an_entry_rolls_back_with_the_business_event_that_failed(books):
+    with pytest.raises(RuntimeError):
+        with transaction.atomic():
+            rules.invoice_finalized(scope=books, invoice_id="pinv_9", currency="MYR",
+                                    subscription=2000)
+            raise RuntimeError("the invoice could not be saved")
+    assert not JournalEntry.objects.for_scope(books).exists()
+    retried = rules.invoice_finalized(scope=books, invoice_id="pinv_9", currency="MYR",
+                                      subscription=2000)
+    close_the_books()
+    assert postings(retried) == [("DR", "1200", 2000), ("CR", "4001", 2000)]
+
+
+def test_another_merchants_entry_cannot_be_reversed_from_these_books(books, other_merchant):
+    theirs = rules.invoice_finalized(
+        scope=Scope(other_merchant.merchant.id, "test"), invoice_id="pinv_x", currency="MYR",
+        subscription=10,
+    )
+    with pytest.raises(PostingError):
+        rules.entry_reversed(scope=books, entry_id=theirs.pk)
+    assert not JournalEntry.objects.filter(reversal_of=theirs).exists()
