@@ -199,11 +199,16 @@ Path(STATIC_ROOT).mkdir(parents=True, exist_ok=True)
 
 # Per-merchant set-up owned by the apps, called by cynco.merchants.merchant_create for each
 # environment inside its transaction (cynco imports no app; the apps register here).
-MERCHANT_SETUP_HOOKS: list[str] = []
+MERCHANT_SETUP_HOOKS: list[str] = [
+    "ledger.services.chart.create_chart",
+]
 # Demo data for `manage.py seed_demo` (what `make run` shows a newcomer), by app.
 DEMO_SEEDERS: list[str] = [
     "billing.demo_catalog.seed_demo_catalog",
 ]
+# Providers of the figures `reconcile_ledger` compares the books with (docs/accounting.md):
+# dotted paths of functions `(scope) -> ledger.reconciliation.ExpectedFigures`. Billing adds its.
+LEDGER_RECONCILIATION_SOURCES: list[str] = []
 
 # Largest request body accepted (bytes); larger is 413 PAYLOAD_TOO_LARGE.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("API_MAX_BODY_BYTES", default=1024 * 1024)
