@@ -18,4 +18,8 @@ app.conf.beat_schedule = {
         "task": "cynco.tasks.purge_idempotency_records",
         "schedule": crontab(minute=17),
     },
+    "recover-pending-payment-attempts": {
+        "task": "gateways.tasks.recover_pending_payment_attempts",
+        "schedule": crontab(),  # every minute
+    },
 }
