@@ -21,6 +21,7 @@ from django.db.models import F
 from django.utils.module_loading import import_string
 
 from cynco.clock import wall_now
+from cynco.models import Merchant
 from cynco.tenancy import Scope
 from gateways import registry
 from gateways.base import EventType, GatewayEvent, SavedPaymentMethod, WebhookVerificationError
@@ -130,7 +131,9 @@ def _scope_of(row: WebhookEvent, event: GatewayEvent, attempt: PaymentAttempt | 
         return Scope(attempt.merchant_id, attempt.environment)
     if row.merchant_id:
         return Scope(row.merchant_id, row.environment)
-    if event.merchant_id and event.environment in ("live", "test"):
+    # Only trusted from the server's own accounts (an operator account's row has its merchant).
+    if (event.merchant_id and event.environment in ("live", "test")
+            and Merchant.objects.filter(pk=event.merchant_id).exists()):
         return Scope(event.merchant_id, event.environment)
     return None
 
