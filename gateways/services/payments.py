@@ -126,6 +126,20 @@ def gateway_of(attempt: PaymentAttempt):
     )
 
 
+def _send(attempt: PaymentAttempt, call, settle, via: str | None) -> PaymentAttemptResult:
+    """Make one gateway call for `attempt` (no transaction open) and record what it answered."""
+    note_gateway_call(attempt.id)
+    try:
+        answer = call(gateway_of(attempt))
+    except GatewayUnavailable as exc:
+        note_gateway_call(attempt.id, error=exc.message)
+        return result_of(PaymentAttempt.objects.get(pk=attempt.id))
+    except GatewayRejected as exc:
+        return settle_attempt(attempt_id=attempt.id, status=Status.FAILED, failure_code=exc.code,
+                              failure_message=exc.message, via=via)
+    return settle(attempt.id, answer, via=via)
+
+
 def send_charge(attempt: PaymentAttempt, *, via: str | None = None) -> PaymentAttemptResult:
     """Call the gateway for a pending charge (no transaction open), then record its answer.
 
@@ -138,16 +152,7 @@ def send_charge(attempt: PaymentAttempt, *, via: str | None = None) -> PaymentAt
         customer_reference=attempt.customer_reference, description=attempt.description,
         metadata={**attempt.metadata, "cynco_attempt": attempt.id},
     )
-    note_gateway_call(attempt.id)
-    try:
-        answer = gateway_of(attempt).charge(request)
-    except GatewayUnavailable as exc:
-        note_gateway_call(attempt.id, error=exc.message)
-        return result_of(PaymentAttempt.objects.get(pk=attempt.id))
-    except GatewayRejected as exc:
-        return settle_attempt(attempt_id=attempt.id, status=Status.FAILED, failure_code=exc.code,
-                              failure_message=exc.message, via=via)
-    return settle_from_charge(attempt.id, answer, via=via)
+    return _send(attempt, lambda gateway: gateway.charge(request), settle_from_charge, via)
 
 
 def charge_execute(*, attempt_id: str) -> PaymentAttemptResult:
@@ -217,16 +222,7 @@ def send_refund(attempt: PaymentAttempt, *, via: str | None = None) -> PaymentAt
         provider_payment_id=attempt.charge.provider_payment_id, amount=attempt.amount,
         idempotency_key=attempt.idempotency_key, reason=attempt.description,
     )
-    note_gateway_call(attempt.id)
-    try:
-        answer = gateway_of(attempt).refund(request)
-    except GatewayUnavailable as exc:
-        note_gateway_call(attempt.id, error=exc.message)
-        return result_of(PaymentAttempt.objects.get(pk=attempt.id))
-    except GatewayRejected as exc:
-        return settle_attempt(attempt_id=attempt.id, status=Status.FAILED, failure_code=exc.code,
-                              failure_message=exc.message, via=via)
-    return settle_from_refund(attempt.id, answer, via=via)
+    return _send(attempt, lambda gateway: gateway.refund(request), settle_from_refund, via)
 
 
 def refund_execute(*, attempt_id: str) -> PaymentAttemptResult:

@@ -108,3 +108,17 @@ def test_the_admin_never_shows_a_secret_and_blank_keeps_it(admin_client, merchan
     saved.refresh_from_db()
     assert (saved.label, saved.secret_key, saved.webhook_secret) == (
         "Renamed", "sk_never_shown", "whsec_new")
+
+
+def test_rotating_re_encrypts_with_the_new_key_so_the_old_one_can_go(merchant, settings):
+    from django.core.management import call_command
+
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    settings.GATEWAY_ENCRYPTION_KEYS = [old]
+    saved = account(merchant, secret_key="sk_rotated")
+    settings.GATEWAY_ENCRYPTION_KEYS = [new, old]
+
+    call_command("rotate_gateway_secrets", stdout=open("/dev/null", "w"))
+
+    settings.GATEWAY_ENCRYPTION_KEYS = [new]
+    assert GatewayAccount.objects.get(pk=saved.id).secret_key == "sk_rotated"
