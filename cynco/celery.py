@@ -26,4 +26,8 @@ app.conf.beat_schedule = {
         "task": "ledger.tasks.reconcile_ledger_daily",
         "schedule": crontab(hour=2, minute=40),
     },
+    "recover-pending-payment-attempts": {
+        "task": "gateways.tasks.recover_pending_payment_attempts",
+        "schedule": crontab(),  # every minute
+    },
 }

@@ -5,6 +5,7 @@ Every variable is listed in README.md ("Configuration").
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from pathlib import Path
 
@@ -212,3 +213,30 @@ LEDGER_RECONCILIATION_SOURCES: list[str] = []
 
 # Largest request body accepted (bytes); larger is 413 PAYLOAD_TOO_LARGE.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("API_MAX_BODY_BYTES", default=1024 * 1024)
+
+# Gateways (docs/gateways.md). Installed gateway classes by name; the server's default gateway
+# per environment (an operator may assign a merchant+environment its own account in the admin).
+GATEWAY_CLASSES = {"sandbox": "gateways.sandbox.gateway.SandboxGateway"}
+GATEWAY_DEFAULT_LIVE = env.str("GATEWAY_DEFAULT_LIVE", default="sandbox")
+GATEWAY_DEFAULT_TEST = env.str("GATEWAY_DEFAULT_TEST", default="sandbox")
+# Fernet keys for gateway secrets at rest (first encrypts, all decrypt); unset → derived from
+# SECRET_KEY.
+GATEWAY_ENCRYPTION_KEYS = env.list("GATEWAY_ENCRYPTION_KEYS", default=[])
+# The server's own credentials per gateway (Stripe and CHIP add theirs here).
+SANDBOX_WEBHOOK_SECRET = env.str("SANDBOX_WEBHOOK_SECRET", default="") or (
+    "sandbox-" + hashlib.sha256(("sandbox:" + SECRET_KEY).encode()).hexdigest()[:32]
+)
+GATEWAY_DEFAULT_CREDENTIALS = {"sandbox": {"webhook_secret": SANDBOX_WEBHOOK_SECRET}}
+# The hosted checkout page of a sandbox session ({base}: PUBLIC_BASE_URL).
+SANDBOX_CHECKOUT_URL = env.str(
+    "SANDBOX_CHECKOUT_URL", default="{base}/checkout/sandbox/{session_id}"
+)
+# Pending payment attempts untouched this long are asked about by the sweeper; attempts that
+# never reached the gateway are sent then, unless older than GATEWAY_PENDING_MAX_AGE_HOURS
+# (then canceled: too late to charge a customer for it).
+GATEWAY_RECOVERY_AFTER_SECONDS = env.int("GATEWAY_RECOVERY_AFTER_SECONDS", default=120)
+GATEWAY_PENDING_MAX_AGE_HOURS = env.int("GATEWAY_PENDING_MAX_AGE_HOURS", default=12)
+# Called (dotted paths) when a payment attempt settles after its execute call returned (webhook,
+# recovery), and with every processed incoming gateway event. Billing registers here.
+PAYMENT_ATTEMPT_HANDLERS: list[str] = []
+GATEWAY_EVENT_HANDLERS: list[str] = []
