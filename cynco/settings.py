@@ -95,6 +95,13 @@ DATABASES = {
         "ATOMIC_REQUESTS": False,
     }
 }
+# One test database per checkout (test_<name>_<hash of this folder>), so two checkouts testing
+# against one PostgreSQL server at the same time never drop each other's database.
+DATABASES["default"]["TEST"] = {
+    "NAME": "test_{}_{}".format(
+        DATABASES["default"]["NAME"], hashlib.sha256(str(BASE_DIR).encode()).hexdigest()[:8]
+    )
+}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")
