@@ -2,7 +2,13 @@
 
 from celery import shared_task
 
+from billing.models import Subscription
+from billing.services.renewals import run_due
 from billing.services.webhook_deliveries import webhook_deliveries_run_due
+from cynco import clock
+from cynco.tenancy import Scope
+
+WORKING = ("trialing", "active", "past_due", "paused")
 
 
 @shared_task
@@ -15,3 +21,16 @@ def deliver_event_webhooks(event_id: str) -> int:
 def deliver_due_webhooks() -> int:
     """Every minute (beat): first tries the queue missed, and every retry that has come due."""
     return webhook_deliveries_run_due()
+
+
+@shared_task
+def run_period_end_jobs() -> int:
+    """Every minute (beat): for each merchant environment with working subscriptions, the
+    period-end jobs due by its own clock (a test clock runs ahead of the wall clock)."""
+    scopes = (Subscription.objects.filter(status__in=WORKING)
+              .values_list("merchant_id", "environment").distinct())
+    total = 0
+    for merchant_id, environment in scopes:
+        scope = Scope(merchant_id, environment)
+        total += sum(run_due(scope=scope, at=clock.now(scope)).values())
+    return total

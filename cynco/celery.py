@@ -26,6 +26,10 @@ app.conf.beat_schedule = {
         "task": "ledger.tasks.reconcile_ledger_daily",
         "schedule": crontab(hour=2, minute=40),
     },
+    "run-period-end-jobs": {
+        "task": "billing.tasks.run_period_end_jobs",
+        "schedule": crontab(),  # every minute
+    },
     "recover-pending-payment-attempts": {
         "task": "gateways.tasks.recover_pending_payment_attempts",
         "schedule": crontab(),  # every minute

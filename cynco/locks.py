@@ -40,3 +40,14 @@ def lock_customer(customer_id: str) -> None:
         if getattr(getattr(exc, "__cause__", None), "sqlstate", None) == "55P03":
             raise ConcurrentRequest() from exc
         raise
+
+
+def try_lock_customer(customer_id: str) -> bool:
+    """Take the customer's lock only if it is free (True), for batch jobs that hold row locks
+    already: waiting there could deadlock with a request that holds the customer's lock and
+    wants the row, so a busy customer is skipped and picked up by the next run."""
+    if not connection.in_atomic_block:
+        raise RuntimeError("try_lock_customer must run inside a transaction")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [customer_lock_key(customer_id)])
+        return bool(cursor.fetchone()[0])

@@ -165,6 +165,10 @@ IDEMPOTENCY_RETENTION_HOURS = env.int("IDEMPOTENCY_RETENTION_HOURS", default=48)
 IDEMPOTENCY_STALE_SECONDS = env.int("IDEMPOTENCY_STALE_SECONDS", default=300)
 # How long one customer's operation waits for another's before answering 429 CONCURRENT_REQUEST.
 CUSTOMER_LOCK_WAIT_SECONDS = env.float("CUSTOMER_LOCK_WAIT_SECONDS", default=5.0)
+# Tax charged on every invoice, in percent of what is left after discounts (0: no tax line).
+INVOICE_TAX_RATE_PERCENT = env.float("INVOICE_TAX_RATE_PERCENT", default=0.0)
+# How many subscriptions a period-end job handles per batch.
+PERIOD_END_BATCH_SIZE = env.int("PERIOD_END_BATCH_SIZE", default=200)
 
 # Outgoing webhooks: seconds a merchant's endpoint has to answer, how many hours a failing
 # delivery keeps being retried (at least 24, API.md), how many deliveries a worker claims at once.
@@ -245,5 +249,5 @@ GATEWAY_RECOVERY_AFTER_SECONDS = env.int("GATEWAY_RECOVERY_AFTER_SECONDS", defau
 GATEWAY_PENDING_MAX_AGE_HOURS = env.int("GATEWAY_PENDING_MAX_AGE_HOURS", default=12)
 # Called (dotted paths) when a payment attempt settles after its execute call returned (webhook,
 # recovery), and with every processed incoming gateway event. Billing registers here.
-PAYMENT_ATTEMPT_HANDLERS: list[str] = []
-GATEWAY_EVENT_HANDLERS: list[str] = []
+PAYMENT_ATTEMPT_HANDLERS: list[str] = ["billing.services.payments.on_payment_settled"]
+GATEWAY_EVENT_HANDLERS: list[str] = ["billing.services.checkouts.on_gateway_event"]

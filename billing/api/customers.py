@@ -15,12 +15,15 @@ from billing.selectors.customers import (
     customers_active,
 )
 from billing.services import customers as customer_services
+from billing.services.subscriptions import summary_data
 from cynco import clock
 from cynco.api.views import ApiView
 from cynco.errors import ValidationFailed
 from cynco.fields import StrictCharField, StrictJSONObjectField, usage_number
 from cynco.permissions import PublishableAllowed, require_secret
 from cynco.responses import ok, page_of, paginated
+from cynco.tenancy import Scope
+from gateways.selectors import payment_methods_of
 
 
 class StrictEmailField(serializers.EmailField):
@@ -37,16 +40,16 @@ class CustomerInput(serializers.Serializer):
     metadata = StrictJSONObjectField(required=False)
 
 
-def subscription_summary(subscription) -> dict:
-    return {
-        "id": subscription.id,
-        "status": subscription.status,
-        "productSlug": subscription.product.slug,
-        "currentPeriodStart": subscription.current_period_start,
-        "currentPeriodEnd": subscription.current_period_end,
-        "cancelAtPeriodEnd": subscription.cancel_at_period_end,
-        "quantity": subscription.quantity,
-    }
+def payment_methods_data(customer) -> list[dict]:
+    """CustomerState.paymentMethods: the customer's saved cards, the default first."""
+    scope = Scope(customer.merchant_id, customer.environment)
+    return [
+        {"id": method.id, "type": method.type, "last4": method.last4 or None,
+         "brand": method.brand or None,
+         "expiresAt": f"{method.exp_year:04d}-{method.exp_month:02d}"
+         if method.exp_year and method.exp_month else None}
+        for method in payment_methods_of(scope=scope, customer_reference=customer.id)
+    ]
 
 
 def customer_state(customer, held: CustomerHoldings, *, public: bool) -> dict:
@@ -66,11 +69,10 @@ def customer_state(customer, held: CustomerHoldings, *, public: bool) -> dict:
         "name": customer.name,
         "email": customer.email,
         "metadata": customer.metadata,
-        "subscriptions": [subscription_summary(s) for s in held.subscriptions],
+        "subscriptions": [summary_data(s) for s in held.subscriptions],
         "balances": balances,
         "flags": held.flags,
-        # Saved cards arrive with the gateways; until then there are none to show.
-        "paymentMethods": [],
+        "paymentMethods": [] if public else payment_methods_data(customer),
         "createdAt": customer.created_at,
     }
     if public:

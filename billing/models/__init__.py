@@ -8,3 +8,5 @@ from billing.models.customers import *  # noqa: E402,F401,F403
 from billing.models.subscriptions import *  # noqa: E402,F401,F403
 from billing.models.audit import *  # noqa: E402,F401,F403
 from billing.models.webhooks import *  # noqa: E402,F401,F403
+from billing.models.checkouts import *  # noqa: E402,F401,F403
+from billing.models.invoices import *  # noqa: E402,F401,F403

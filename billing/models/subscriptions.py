@@ -1,7 +1,9 @@
 """Subscriptions: a customer's holding of one product version, at one price.
 
-This issue creates the row and the free default plans; the subscribe, renew, cancel and
-invoice flows extend it.
+A change of plan never edits a row's product: an upgrade (now) or a downgrade (at period end)
+ends the row (`canceled`, `replaced_by` set) and starts a new one, so every row's invoices and
+grants describe one product. A one-time purchase is recorded as a row that is complete at once
+(status `expired`, period [at, at]); its units live in the customer's balances.
 """
 
 from __future__ import annotations
@@ -66,6 +68,21 @@ class Subscription(TenantModel):
     quantity = models.PositiveIntegerField(default=1)
     billing_anchor_day = models.PositiveSmallIntegerField(null=True, blank=True)
     metadata = models.JSONField(default=dict, blank=True)
+    # The subscription that took this one's place on an upgrade or a scheduled downgrade.
+    replaced_by = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # The hosted checkout that is paying for this subscription (status `checkout`).
+    checkout = models.ForeignKey(
+        "billing.Checkout", null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="subscriptions",
+    )
+    paused_at = models.DateTimeField(null=True, blank=True)
+    resume_at = models.DateTimeField(null=True, blank=True)
+    # Dunning: when the renewal first failed, how many retries were made, when the next is due.
+    past_due_since = models.DateTimeField(null=True, blank=True)
+    dunning_retries = models.PositiveSmallIntegerField(default=0)
+    next_retry_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     history = model_history()
@@ -73,6 +90,19 @@ class Subscription(TenantModel):
     class Meta:
         ordering = ["created_at", "id"]
         indexes = [
+            # What the period-end job picks: rows whose period (or trial) ends by now.
+            models.Index(
+                fields=["current_period_end"], name="subscription_due_idx",
+                condition=models.Q(status__in=["trialing", "active"]),
+            ),
+            models.Index(
+                fields=["next_retry_at"], name="subscription_retry_idx",
+                condition=models.Q(status="past_due"),
+            ),
+            models.Index(
+                fields=["resume_at"], name="subscription_resume_idx",
+                condition=models.Q(status="paused"),
+            ),
             # "the customer's current subscription in this group": customer + status, then
             # the product's group by join (a customer holds a handful of rows).
             models.Index(fields=["customer", "status"], name="subscription_customer_idx"),

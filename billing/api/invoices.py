@@ -1,0 +1,63 @@
+"""`GET /invoices?customer=X` and `GET /invoices/{id}` (Invoice of API.md)."""
+
+from __future__ import annotations
+
+from billing.models import Invoice
+from billing.selectors.customers import customer_find
+from billing.selectors.subscriptions import invoice_find, invoices_list
+from cynco.api.views import ApiView
+from cynco.errors import ValidationFailed
+from cynco.fields import usage_number
+from cynco.responses import ok, page_of, paginated
+from portal.links import LinkTarget, absolute_url, make_token
+
+
+def invoice_data(invoice: Invoice) -> dict:
+    token = make_token(LinkTarget("invoice", invoice.id, invoice.merchant_id,
+                                  invoice.environment))
+    return {
+        "id": invoice.id,
+        "number": invoice.number,
+        "status": invoice.status,
+        "customerId": invoice.customer_id,
+        "subscriptionId": invoice.subscription_id,
+        "currency": invoice.currency,
+        "lines": [
+            {"type": line.type, "description": line.description,
+             "quantity": usage_number(line.quantity), "unitAmount": line.unit_amount,
+             "amount": line.amount, "periodStart": line.period_start,
+             "periodEnd": line.period_end}
+            for line in invoice.lines.all()
+        ],
+        "subtotal": invoice.subtotal,
+        "discountAmount": invoice.discount_amount,
+        "taxAmount": invoice.tax_amount,
+        "total": invoice.total,
+        "amountPaid": invoice.amount_paid,
+        "amountDue": invoice.amount_due,
+        "periodStart": invoice.period_start,
+        "periodEnd": invoice.period_end,
+        "createdAt": invoice.created_at,
+        "dueAt": invoice.due_at,
+        "paidAt": invoice.paid_at,
+        "hostedUrl": absolute_url(f"/invoices/{token}"),
+    }
+
+
+class InvoicesView(ApiView):
+    def get(self, request):
+        page = page_of(request)
+        external_id = request.query_params.get("customer")
+        customer = customer_find(self.scope, external_id) if external_id else None
+        statuses = [s for s in request.query_params.get("status", "").split(",") if s]
+        unknown = [s for s in statuses if s not in Invoice.Status.values]
+        if unknown:
+            raise ValidationFailed.field("status", f"Unknown status '{unknown[0]}'.")
+        rows = invoices_list(self.scope, customer, statuses or None)
+        return paginated([invoice_data(i) for i in page.slice(rows)], total=rows.count(),
+                         page=page)
+
+
+class InvoiceView(ApiView):
+    def get(self, request, invoice_id):
+        return ok(invoice_data(invoice_find(self.scope, invoice_id)))

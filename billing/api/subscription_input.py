@@ -1,0 +1,111 @@
+"""Input serializers of /subscribe, /preview, /cancel and /subscriptions/update (strict types:
+wrong JSON types are 422). Unknown keys are ignored (docs/client-wire-format.md §3.1)."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from cynco.fields import (
+    StrictBooleanField,
+    StrictCharField,
+    StrictIntegerField,
+    StrictJSONObjectField,
+)
+
+MAX_QUANTITY = 100_000
+
+
+class StrictURLField(serializers.URLField):
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class InlineCustomer(serializers.Serializer):
+    id = StrictCharField(max_length=255)
+    email = serializers.EmailField(max_length=254)
+    name = StrictCharField(max_length=200)
+
+    def validate_email(self, value):
+        if not isinstance(self.initial_data.get("email"), str):
+            raise serializers.ValidationError("Must be a string.")
+        return value
+
+
+class CustomerRef(serializers.Field):
+    """`customer`: the external id, or `{id, email, name}` to create the customer inline."""
+
+    default_error_messages = {"invalid": "Must be a customer id or an object {id, email, name}."}
+
+    def to_internal_value(self, data):
+        if isinstance(data, str):
+            if not data or len(data) > 255:
+                raise serializers.ValidationError("Must be 1-255 characters.")
+            return {"id": data}
+        if isinstance(data, dict):
+            inline = InlineCustomer(data=data)
+            inline.is_valid(raise_exception=True)
+            return {**inline.validated_data, "inline": True}
+        self.fail("invalid")
+
+
+class CarryOver(serializers.Serializer):
+    enabled = StrictBooleanField()
+    featureIds = serializers.ListField(child=StrictCharField(max_length=100), required=False,
+                                       max_length=100)
+
+
+class SubscribeInput(serializers.Serializer):
+    customer = CustomerRef()
+    product = StrictCharField(max_length=100)
+    priceId = StrictCharField(max_length=40, required=False)
+    successUrl = StrictURLField(max_length=2000, required=False)
+    cancelUrl = StrictURLField(max_length=2000, required=False)
+    quantity = StrictIntegerField(min_value=1, max_value=MAX_QUANTITY, required=False, default=1)
+    couponCode = StrictCharField(max_length=100, required=False)
+    fingerprint = StrictCharField(max_length=255, required=False)
+    billingAnchorDay = StrictIntegerField(min_value=1, max_value=28, required=False)
+    metadata = StrictJSONObjectField(required=False, default=dict)
+    carryOverBalances = CarryOver(required=False)
+    carryOverUsages = CarryOver(required=False)
+    redirectMode = serializers.ChoiceField(choices=["always", "if_required"], required=False)
+
+
+class PreviewInput(serializers.Serializer):
+    customer = StrictCharField(max_length=255)
+    product = StrictCharField(max_length=100)
+    priceId = StrictCharField(max_length=40, required=False)
+    quantity = StrictIntegerField(min_value=1, max_value=MAX_QUANTITY, required=False, default=1)
+
+
+class CancelInput(serializers.Serializer):
+    customer = StrictCharField(max_length=255)
+    product = StrictCharField(max_length=100, required=False)
+    immediate = StrictBooleanField(required=False, default=False)
+    reason = StrictCharField(max_length=500, required=False, allow_blank=True)
+
+
+class StrictDateTimeField(serializers.DateTimeField):
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid", format="ISO-8601")
+        return super().to_internal_value(data)
+
+
+class FeatureQuantity(serializers.Serializer):
+    featureId = StrictCharField(max_length=100)
+    quantity = StrictIntegerField(min_value=0, max_value=MAX_QUANTITY)
+
+
+class UpdateInput(serializers.Serializer):
+    customer = StrictCharField(max_length=255)
+    product = StrictCharField(max_length=100)
+    cancelAction = serializers.ChoiceField(
+        choices=["cancel_end_of_cycle", "cancel_immediately", "uncancel"], required=False)
+    pauseAction = serializers.ChoiceField(choices=["pause", "resume"], required=False)
+    resumeAt = StrictDateTimeField(required=False)
+    quantity = StrictIntegerField(min_value=1, max_value=MAX_QUANTITY, required=False)
+    featureQuantities = FeatureQuantity(many=True, required=False)
+    prorationBehavior = serializers.ChoiceField(choices=["prorate", "none"], required=False,
+                                                default="prorate")

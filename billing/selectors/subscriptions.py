@@ -1,0 +1,84 @@
+"""Reads of subscriptions and invoices, and what subscribing would cost (`/preview`)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.db.models import QuerySet
+
+from billing.models import Invoice, Product, Subscription
+from billing.selectors.plans import plans_eligibility
+from billing.services.subscribe import charge_for, resolve_price
+from billing.services.subscriptions import price_amount
+from cynco.errors import NotFound
+from cynco.tenancy import Scope
+
+
+def subscriptions_list(scope: Scope, statuses: list[str] | None) -> QuerySet[Subscription]:
+    """The scope's subscriptions (every status unless `statuses`), newest first."""
+    rows = Subscription.objects.for_scope(scope).select_related("product").order_by(
+        "-created_at", "-id")
+    return rows.filter(status__in=statuses) if statuses else rows
+
+
+def invoices_list(scope: Scope, customer=None, statuses: list[str] | None = None
+                  ) -> QuerySet[Invoice]:
+    rows = Invoice.objects.for_scope(scope).prefetch_related("lines").order_by(
+        "-created_at", "-id")
+    if customer is not None:
+        rows = rows.filter(customer=customer)
+    return rows.filter(status__in=statuses) if statuses else rows
+
+
+def invoice_find(scope: Scope, invoice_id: str) -> Invoice:
+    invoice = invoices_list(scope).filter(pk=invoice_id).first()
+    if invoice is None:
+        raise NotFound(f"No invoice '{invoice_id}'")
+    return invoice
+
+
+def subscribe_preview(customer, product: Product, price_id: str | None, quantity: int,
+                      at: datetime) -> dict:
+    """PreviewResult of API.md: what subscribing now would do, priced exactly as subscribe
+    prices it (billing.services.subscribe.charge_for), with no side effects."""
+    eligibility = plans_eligibility(customer, [product], at)[product.id]
+    held = None
+    if eligibility.current_subscription_id:
+        held = Subscription.objects.select_related("product", "price").get(
+            pk=eligibility.current_subscription_id)
+    price = resolve_price(product, price_id, held)
+    scenario = eligibility.scenario
+    result = {"scenario": scenario, "amountDue": 0, "total": 0, "lineItems": [],
+              "proration": None, "trial": None,
+              "currentPlan": held.product.slug if held else None, "targetPlan": product.slug}
+    if scenario not in ("new", "upgrade"):
+        return result
+    from_free = held is None or not price_amount(held.price, held.quantity)
+    if from_free and price is not None and price.trial_days and eligibility.trial_available:
+        trial_end = at + timedelta(days=price.trial_days)
+        result["trial"] = {"trialDays": price.trial_days, "trialEnd": trial_end}
+        result["lineItems"] = [{"title": product.name,
+                                "description": f"Free for {price.trial_days} days",
+                                "amount": 0}]
+        return result
+    first = not customer.subscriptions.filter(product=product).exclude(
+        status=Subscription.Status.CHECKOUT).exists()
+    charge = charge_for(product=product, price=price, quantity=quantity, held=held, at=at,
+                        anchor_day=None, first=first)
+    result["lineItems"] = [
+        {"title": line.description, "description": _line_description(line),
+         "amount": line.amount} for line in charge.lines
+    ]
+    result["total"] = sum(line.amount for line in charge.lines)
+    result["amountDue"] = charge.amount_due
+    if held is not None:
+        result["proration"] = {"creditAmount": charge.credit,
+                               "chargeAmount": price_amount(price, quantity)}
+    return result
+
+
+def _line_description(line) -> str:
+    if line.period_start and line.period_end:
+        return f"{line.period_start:%d %b %Y} – {line.period_end:%d %b %Y}"
+    return {"setup_fee": "One-time setup fee", "proration": "Unused time on the current plan",
+            "one_off": "One-time purchase"}.get(line.type, "")

@@ -1,0 +1,199 @@
+"""Hosted checkouts: opening the gateway's session, and finishing what a paid checkout bought.
+
+`checkout_open` calls the gateway, so it runs with no transaction open (DESIGN.md). What the
+customer does on the page reaches `checkout_fulfil` two ways: directly from our checkout page
+and the `/test/checkouts/{id}/complete` helper, and from the gateway's `checkout.completed`
+event (`on_gateway_event`, registered in settings.GATEWAY_EVENT_HANDLERS). Fulfilling is
+idempotent, so whichever comes second changes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+
+from django.db import transaction
+
+from billing.models import Checkout, Invoice, Subscription
+from billing.services.audit import SYSTEM, Actor
+from billing.services.invoices import LineDraft, invoice_issue, invoice_mark_paid
+from billing.services.subscribe import purchase_record
+from billing.services.subscriptions import (
+    announce,
+    subscription_activate,
+    subscription_end,
+)
+from cynco import clock
+from cynco.errors import NotFound
+from cynco.locks import lock_customer
+from cynco.tenancy import Scope
+from gateways.base import EventType, GatewayNotFound
+from gateways.sandbox.checkout import sandbox_checkout_complete
+from gateways.services.checkout import checkout_session_create
+
+Status = Subscription.Status
+
+
+def checkout_open(*, scope: Scope, checkout: Checkout) -> Checkout:
+    """Open the gateway's hosted session for `checkout` (once: the key is derived from its id)
+    and keep its URL. No transaction may be open; takes no lock and posts nothing."""
+    if checkout.url:
+        return checkout
+    session = checkout_session_create(
+        scope=scope, amount=checkout.amount, currency=checkout.currency,
+        customer_reference=checkout.customer_id, description=checkout.description,
+        success_url=checkout.success_url, cancel_url=checkout.cancel_url,
+        idempotency_key=f"{checkout.id}:session", save_payment_method=True,
+        mode=checkout.mode, metadata={"cynco_checkout": checkout.id},
+    )
+    Checkout.objects.filter(pk=checkout.pk).update(
+        gateway_session_id=session.session_id, url=session.redirect_url
+    )
+    checkout.gateway_session_id, checkout.url = session.session_id, session.redirect_url
+    return checkout
+
+
+def checkout_find(scope: Scope, checkout_id: str) -> Checkout:
+    checkout = Checkout.objects.for_scope(scope).filter(pk=checkout_id).first()
+    if checkout is None:
+        raise NotFound(f"No checkout '{checkout_id}'")
+    return checkout
+
+
+@dataclass(frozen=True)
+class CheckoutResult:
+    checkout: Checkout
+    status: str  # completed | failed | requires_action
+    failure_code: str = ""
+    failure_message: str = ""
+    action_url: str = ""
+    redirect_url: str = ""
+
+
+def checkout_pay_with_card(*, scope: Scope, checkout: Checkout, card_number: str,
+                           actor: Actor = SYSTEM) -> CheckoutResult:
+    """What the hosted page does with a sandbox card: pay the gateway session, then fulfil the
+    checkout when it completed. A decline leaves it open for another card; 3-D Secure answers
+    `requires_action` with the page that completes it. No transaction may be open."""
+    if checkout.status == Checkout.Status.COMPLETED:
+        return CheckoutResult(checkout, "completed", redirect_url=checkout.success_url)
+    if checkout.status == Checkout.Status.CANCELED:
+        return CheckoutResult(checkout, "failed", "checkout_canceled",
+                              "This checkout was replaced or canceled")
+    checkout = checkout_open(scope=scope, checkout=checkout)
+    try:
+        completion = sandbox_checkout_complete(
+            session_id=checkout.gateway_session_id, card_number=card_number, scope=scope
+        )
+    except GatewayNotFound as exc:
+        raise NotFound("This checkout is not paid through the sandbox") from exc
+    if completion.status == "completed":
+        checkout = checkout_fulfil(
+            scope=scope, checkout_id=checkout.id,
+            payment_id=completion.session.provider_payment_id or "",
+            gateway="sandbox", actor=actor,
+        )
+    else:
+        status = (Checkout.Status.REQUIRES_ACTION if completion.status == "requires_action"
+                  else Checkout.Status.FAILED)
+        Checkout.objects.filter(pk=checkout.pk).exclude(
+            status=Checkout.Status.COMPLETED).update(
+            status=status, failure_code=completion.failure_code,
+            failure_message=completion.failure_message,
+        )
+        checkout.refresh_from_db()
+    return CheckoutResult(checkout, completion.status, completion.failure_code,
+                          completion.failure_message, completion.action_url,
+                          completion.redirect_url)
+
+
+def checkout_fulfil(*, scope: Scope, checkout_id: str, payment_id: str, gateway: str,
+                    actor: Actor = SYSTEM) -> Checkout:
+    """The customer paid (or saved a card for a trial): start what the checkout bought.
+
+    Takes lock_customer(customer) first. The waiting subscription starts now (trialing for a
+    card-required trial), the plan it replaces ends, and the first invoice is issued and paid
+    (ledger: invoice finalized, payment captured). Idempotent: a completed checkout is
+    returned unchanged.
+    """
+    with transaction.atomic():
+        customer_id = Checkout.objects.for_scope(scope).values_list(
+            "customer_id", flat=True).get(pk=checkout_id)
+        lock_customer(customer_id)
+        checkout = Checkout.objects.select_for_update().get(pk=checkout_id)
+        if checkout.status == Checkout.Status.COMPLETED:
+            return checkout
+        at = clock.now(scope)
+        checkout.status, checkout.completed_at = Checkout.Status.COMPLETED, at
+        checkout.failure_code = checkout.failure_message = ""
+        checkout.save()
+        subscription = (checkout.subscriptions.select_related("product", "price", "customer")
+                        .filter(status=Status.CHECKOUT).first())
+        if subscription is not None:
+            _start_paid(scope, checkout, subscription, payment_id, gateway, at, actor)
+        return checkout
+
+
+def _start_paid(scope, checkout, subscription, payment_id, gateway, at, actor) -> None:
+    plan = checkout.plan
+    price = subscription.price
+    if price.type == price.Type.ONE_TIME:
+        purchase_record(scope=scope, customer=subscription.customer,
+                        product=subscription.product, price=price,
+                        quantity=subscription.quantity, at=at, actor=actor,
+                        subscription=subscription)
+        _invoice_paid(scope, checkout, subscription, Invoice.Reason.PURCHASE, at, payment_id,
+                      gateway)
+        return
+    trial_days = plan.get("trialDays") or 0
+    subscription_activate(
+        subscription=subscription, at=at,
+        trial_end=at + timedelta(days=trial_days) if trial_days else None,
+        anchor_day=plan.get("billingAnchorDay"),
+    )
+    events = ["subscription.activated"]
+    held = Subscription.objects.filter(
+        pk=plan.get("replaces"), status__in=Subscription.CURRENT_STATUSES
+    ).first()
+    if held is not None:
+        subscription_end(subscription=held, status=Status.CANCELED, at=at,
+                         replaced_by=subscription)
+        events.append("subscription.upgraded")
+    if checkout.amount:
+        _invoice_paid(scope, checkout, subscription, Invoice.Reason.SUBSCRIPTION_CREATE, at,
+                      payment_id, gateway)
+    announce(scope=scope, subscription=subscription, events=events, actor=actor,
+             details={"checkoutId": checkout.id})
+
+
+def _invoice_paid(scope, checkout, subscription, reason, at, payment_id, gateway) -> None:
+    period = reason == Invoice.Reason.SUBSCRIPTION_CREATE
+    lines = [
+        LineDraft(line["type"], line["description"], line["amount"],
+                  quantity=Decimal(line["quantity"]), unit_amount=line["unitAmount"],
+                  period_start=subscription.current_period_start
+                  if period and line["type"] == "subscription" else None,
+                  period_end=subscription.current_period_end
+                  if period and line["type"] == "subscription" else None)
+        for line in checkout.plan.get("lines", [])
+    ]
+    invoice = invoice_issue(
+        scope=scope, customer=subscription.customer, subscription=subscription, reason=reason,
+        currency=checkout.currency, lines=lines, at=at,
+        period_start=subscription.current_period_start if period else None,
+        period_end=subscription.current_period_end if period else None,
+    )
+    invoice_mark_paid(scope=scope, invoice=invoice, at=at, payment_id=payment_id or checkout.id,
+                      gateway=gateway)
+
+
+def on_gateway_event(*, event, scope, attempt) -> None:
+    """settings.GATEWAY_EVENT_HANDLERS: a gateway says one of our checkouts completed."""
+    checkout_id = (event.metadata or {}).get("cynco_checkout")
+    if event.type != EventType.CHECKOUT_COMPLETED or not checkout_id or scope is None:
+        return
+    if not Checkout.objects.for_scope(scope).filter(pk=checkout_id).exists():
+        return
+    checkout_fulfil(scope=scope, checkout_id=checkout_id,
+                    payment_id=event.provider_payment_id or "", gateway="sandbox")

@@ -1,0 +1,214 @@
+"""Writing invoices: numbering, totals, tax, and marking them paid, void or uncollectible.
+
+Every function runs inside its caller's transaction (a subscribe, a renewal, a checkout
+completion), which holds lock_customer(customer.id) already; none takes a lock of its own except
+the invoice counter's row lock, held until that transaction commits (it is what makes numbers
+gapless). Each posts its ledger entry (ledger.rules) in that same transaction: an invoice is
+never without its entry.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import connection
+from django.db.models import F
+
+from billing.models import Invoice, InvoiceLine, InvoiceNumberCounter
+from billing.pricing import round_minor
+from billing.services.webhooks import emit_event
+from cynco.tenancy import Scope
+from ledger import rules as ledger
+
+LineType = InvoiceLine.Type
+
+
+@dataclass(frozen=True)
+class LineDraft:
+    """One line to put on an invoice; `amount` is negative for credits and discounts."""
+
+    type: str
+    description: str
+    amount: int
+    quantity: Decimal | int = 1
+    unit_amount: int | None = None
+    period_start: datetime | None = None
+    period_end: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Totals:
+    subtotal: int
+    discount_amount: int
+    tax_amount: int
+    total: int
+    amount_due: int
+
+
+def invoice_totals(lines: list[LineDraft], tax_rate_percent: Decimal) -> Totals:
+    """Subtotal (every line but discounts), discount, tax on what is left (half-up, once),
+    total, and the amount due now (never below zero: a larger credit is not paid out)."""
+    subtotal = sum(line.amount for line in lines if line.type != LineType.DISCOUNT)
+    discount = -sum(line.amount for line in lines if line.type == LineType.DISCOUNT)
+    taxable = max(subtotal - discount, 0)
+    tax = round_minor(Decimal(taxable) * tax_rate_percent / 100) if tax_rate_percent else 0
+    total = subtotal - discount + tax
+    return Totals(subtotal, discount, tax, total, max(total, 0))
+
+
+def next_invoice_number(scope: Scope) -> str:
+    """The next number of `scope`'s invoices: `INV-000001` in live, `INV-TEST-000001` in test.
+
+    The counter row stays locked until the caller's transaction ends, so a rolled-back invoice
+    gives its number back and numbers never skip.
+    """
+    InvoiceNumberCounter.objects.get_or_create(
+        merchant_id=scope.merchant_id, environment=scope.environment
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {InvoiceNumberCounter._meta.db_table} SET last_number = last_number + 1 "
+            "WHERE merchant_id = %s AND environment = %s RETURNING last_number",
+            [scope.merchant_id, scope.environment],
+        )
+        (number,) = cursor.fetchone()
+    prefix = "INV-TEST" if scope.is_test else "INV"
+    return f"{prefix}-{number:06d}"
+
+
+def invoice_issue(
+    *,
+    scope: Scope,
+    customer,
+    subscription,
+    reason: str,
+    currency: str,
+    lines: list[LineDraft],
+    at: datetime,
+    period_start: datetime | None = None,
+    period_end: datetime | None = None,
+) -> Invoice:
+    """Write a finalized invoice (status open, numbered) with its lines and a tax line.
+
+    Nothing due (a credit covers it all): it is paid at once. Emits `invoice.created` (and
+    `invoice.paid` when paid at once). A second period invoice of one (subscription,
+    period_start) raises IntegrityError: callers treat that as "already invoiced".
+    Caller's transaction, caller's customer lock.
+    """
+    rate = Decimal(str(settings.INVOICE_TAX_RATE_PERCENT))
+    totals = invoice_totals(lines, rate)
+    if totals.tax_amount:
+        lines = [*lines, LineDraft(LineType.TAX, f"Tax ({rate.normalize()}%)", totals.tax_amount)]
+    invoice = Invoice.objects.create(
+        merchant_id=scope.merchant_id, environment=scope.environment, customer=customer,
+        subscription=subscription, reason=reason, currency=currency, status=Invoice.Status.OPEN,
+        number=next_invoice_number(scope), subtotal=totals.subtotal,
+        discount_amount=totals.discount_amount, tax_amount=totals.tax_amount,
+        total=totals.total, amount_due=totals.amount_due, period_start=period_start,
+        period_end=period_end, created_at=at, due_at=at,
+    )
+    InvoiceLine.objects.bulk_create(
+        InvoiceLine(
+            invoice=invoice, position=index, type=line.type, description=line.description[:500],
+            quantity=Decimal(line.quantity),
+            unit_amount=line.amount if line.unit_amount is None else line.unit_amount,
+            amount=line.amount, period_start=line.period_start, period_end=line.period_end,
+        )
+        for index, line in enumerate(lines)
+    )
+    _post_finalized(scope, invoice, lines, totals, at)
+    emit_event(scope=scope, type="invoice.created", data=invoice_event_data(invoice))
+    if totals.amount_due == 0:
+        invoice_mark_paid(scope=scope, invoice=invoice, at=at)
+    return invoice
+
+
+_REVENUE = {
+    LineType.SUBSCRIPTION: "subscription", LineType.PRORATION: "subscription",
+    LineType.OVERAGE: "usage", LineType.ONE_OFF: "one_off", LineType.SETUP_FEE: "one_off",
+}
+
+
+def _post_finalized(scope, invoice, lines, totals, at) -> None:
+    """Ledger: DR 1200 / CR revenue by kind (and tax); a proration credit is revenue given back
+    as customer credit (DR 4001 / CR 2100) and used on this invoice (DR 2100 / CR 1200)."""
+    revenue = {"subscription": 0, "usage": 0, "one_off": 0}
+    credit = 0
+    for line in lines:
+        if line.type in _REVENUE and line.amount > 0:
+            revenue[_REVENUE[line.type]] += line.amount
+        elif line.type in _REVENUE and line.amount < 0:
+            credit -= line.amount
+    ledger.invoice_finalized(
+        scope=scope, invoice_id=invoice.id, currency=invoice.currency, **revenue,
+        discount=totals.discount_amount, tax=totals.tax_amount, date=at.date(),
+        memo=f"Invoice {invoice.number}",
+    )
+    if credit:
+        ledger.upgrade_credit_granted(scope=scope, change_id=invoice.id, amount=credit,
+                                      currency=invoice.currency, date=at.date())
+        owed = sum(revenue.values()) - totals.discount_amount + totals.tax_amount
+        if min(credit, owed) > 0:
+            ledger.customer_credit_applied(scope=scope, invoice_id=invoice.id,
+                                           amount=min(credit, owed), currency=invoice.currency,
+                                           date=at.date())
+
+
+def invoice_mark_paid(
+    *, scope: Scope, invoice: Invoice, at: datetime, payment_attempt_id: str = "",
+    payment_id: str = "", gateway: str = "",
+) -> Invoice:
+    """Record that `invoice` was paid in full at `at` (idempotent). Emits `invoice.paid`; with a
+    payment (`payment_id` at `gateway`) posts it: DR 1100-<gateway> / CR 1200."""
+    if invoice.status == Invoice.Status.PAID:
+        return invoice
+    if payment_id and invoice.amount_due:
+        ledger.payment_captured(scope=scope, payment_id=payment_id, gateway=gateway,
+                                amount=invoice.amount_due, currency=invoice.currency,
+                                invoice_id=invoice.id, date=at.date())
+    Invoice.objects.filter(pk=invoice.pk).update(
+        status=Invoice.Status.PAID, paid_at=at, amount_paid=F("amount_paid") + F("amount_due"),
+        amount_due=0, payment_attempt_id=payment_attempt_id or invoice.payment_attempt_id,
+    )
+    invoice.refresh_from_db()
+    emit_event(scope=scope, type="invoice.paid", data=invoice_event_data(invoice))
+    return invoice
+
+
+def invoice_mark_uncollectible(*, scope: Scope, invoice: Invoice, at: datetime) -> Invoice:
+    """Give up collecting `invoice` (the end of dunning): what is due is written off
+    (DR 6200 / CR 1200). It keeps its number and lines."""
+    if invoice.amount_due:
+        ledger.invoice_written_off(scope=scope, invoice_id=invoice.id,
+                                   amount=invoice.amount_due, currency=invoice.currency,
+                                   date=at.date())
+    invoice.status = Invoice.Status.UNCOLLECTIBLE
+    invoice.save(update_fields=["status"])
+    return invoice
+
+
+def invoice_void(*, scope: Scope, invoice: Invoice, at: datetime) -> Invoice:
+    """Cancel an unpaid invoice: nothing is owed on it any more (its finalized entry is
+    reversed with a write-off of what was due, DR 6200 / CR 1200, as the ledger has no
+    "void" rule)."""
+    if invoice.amount_due:
+        ledger.invoice_written_off(scope=scope, invoice_id=invoice.id,
+                                   amount=invoice.amount_due, currency=invoice.currency,
+                                   date=at.date())
+    invoice.status = Invoice.Status.VOID
+    invoice.voided_at = at
+    invoice.amount_due = 0
+    invoice.save(update_fields=["status", "voided_at", "amount_due"])
+    return invoice
+
+
+def invoice_event_data(invoice: Invoice) -> dict:
+    return {
+        "id": invoice.id, "number": invoice.number, "status": invoice.status,
+        "customerId": invoice.customer_id, "subscriptionId": invoice.subscription_id,
+        "currency": invoice.currency, "total": invoice.total, "amountDue": invoice.amount_due,
+        "amountPaid": invoice.amount_paid,
+    }

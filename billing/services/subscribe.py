@@ -1,0 +1,333 @@
+"""`subscribe`: the scenarios of API.md (checkout, activated, scheduled, noop).
+
+One transaction under lock_customer(customer.id). The scenario comes from
+billing.selectors.plans (the same rule the plans list shows): nothing current in the group →
+new; the same product → noop; a higher monthly rate → upgrade now; a lower one → downgrade at
+period end. Money due now with no card to charge → a hosted checkout, whose completion
+(billing.services.checkouts) finishes the subscription. Posts no ledger entry where no money
+moves; invoices it writes are posted by the ledger rules once they land.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import transaction
+
+from billing.models import Checkout, Invoice, InvoiceLine, Price, Product, Subscription
+from billing.proration import upgrade_preview
+from billing.selectors.plans import plan_price, plans_eligibility
+from billing.services import entitlement_sync
+from billing.services.audit import Actor
+from billing.services.invoices import LineDraft, invoice_issue, invoice_totals
+from billing.services.subscriptions import (
+    anchor_day_for,
+    announce,
+    is_recurring,
+    period_end_after,
+    price_amount,
+    subscription_end,
+    subscription_start,
+)
+from cynco.errors import Forbidden, ValidationFailed
+from cynco.locks import lock_customer
+from cynco.tenancy import Scope
+
+Status = Subscription.Status
+LineType = InvoiceLine.Type
+
+
+@dataclass(frozen=True)
+class SubscribeRequest:
+    """What the caller asked for, validated by the view."""
+
+    product: Product
+    price_id: str | None = None
+    quantity: int = 1
+    billing_anchor_day: int | None = None
+    success_url: str = ""
+    cancel_url: str = ""
+    metadata: dict = field(default_factory=dict)
+    carry_over_balances: bool = False
+    carry_over_usages: bool = False
+    carry_over_feature_ids: list[str] | None = None
+    publishable: bool = False  # may only answer with a checkout (API.md, Publishable keys)
+    card_on_file: bool = False  # the customer has a saved card (a card-required trial needs one)
+
+
+@dataclass
+class SubscribeOutcome:
+    action: str  # checkout | activated | scheduled | noop
+    subscription: Subscription | None = None
+    checkout: Checkout | None = None
+    effective_at: datetime | None = None
+    proration_amount: int | None = None
+    discount_amount: int | None = None
+    required_action: dict | None = None
+    url: str | None = None  # where to send the customer (the checkout page, or 3-D Secure)
+
+
+@dataclass(frozen=True)
+class Charge:
+    """What starting `price` now costs: invoice lines and the amount due after credits."""
+
+    lines: tuple[LineDraft, ...]
+    amount_due: int
+    credit: int
+    period_end: datetime | None
+
+
+def resolve_price(product: Product, price_id: str | None, held: Subscription | None):
+    """The price bought: `priceId` (which must be one of the product's latest version) or the
+    one matching the current subscription's interval (billing.selectors.plans.plan_price)."""
+    if price_id is None:
+        return plan_price(product, held.price if held else None)
+    for price in product.latest_version.prices.all():
+        if price.id == price_id:
+            return price
+    raise ValidationFailed.field("priceId", f"Not a price of product '{product.slug}'.")
+
+
+def charge_for(
+    *, product: Product, price: Price | None, quantity: int, held: Subscription | None,
+    at: datetime, anchor_day: int | None, first: bool,
+) -> Charge:
+    """Lines of the first invoice of `price` starting at `at`: the period at full price, the
+    setup fee when `first` (a new customer of the product), and, on an upgrade, the credit for
+    the unused part of `held` (billing.proration: the same numbers the preview shows)."""
+    anchor = anchor_day_for(price, at, anchor_day)
+    end = period_end_after(price, at, anchor)
+    amount = price_amount(price, quantity)
+    lines = []
+    if price is not None:
+        # A tiered price has no one unit amount: the line shows the table's total as its unit.
+        unit = amount if price.tiers_mode else price.amount
+        lines.append(LineDraft(
+            LineType.SUBSCRIPTION if is_recurring(price) else LineType.ONE_OFF,
+            product.name, amount, quantity=quantity, unit_amount=unit,
+            period_start=at if end else None, period_end=end,
+        ))
+        if first and price.setup_fee:
+            lines.append(LineDraft(LineType.SETUP_FEE, f"Setup fee: {product.name}",
+                                   price.setup_fee))
+    credit = upgrade_credit(held=held, product=product, new_amount=amount, at=at)
+    if credit:
+        lines.append(LineDraft(
+            LineType.PRORATION, f"Credit for {held.product.name}", -credit,
+            period_start=at, period_end=held.current_period_end,
+        ))
+    due = invoice_totals(lines, Decimal(str(settings.INVOICE_TAX_RATE_PERCENT))).amount_due
+    return Charge(tuple(lines), due, credit, end)
+
+
+def upgrade_credit(*, held: Subscription | None, product: Product, new_amount: int,
+                   at: datetime) -> int:
+    """The unused part of what `held` paid for its current period (0 for trials, free plans,
+    unpaid or finished periods)."""
+    if held is None or held.status != Status.ACTIVE or held.price is None:
+        return 0
+    paid = price_amount(held.price, held.quantity)
+    if not paid or held.current_period_end is None or at >= held.current_period_end:
+        return 0
+    start = min(held.current_period_start, at)
+    return upgrade_preview(held.product.name, paid, start, held.current_period_end,
+                           product.name, new_amount, at).credit
+
+
+def subscribe(*, scope: Scope, customer, request: SubscribeRequest, at: datetime,
+              actor: Actor) -> SubscribeOutcome:
+    """Subscribe `customer` to `request.product` as API.md's scenarios say.
+
+    Takes lock_customer(customer.id) first. Writes the subscription (or schedules the change),
+    its first invoice when something is charged, and a Checkout when money is due. Emits
+    subscription.* and invoice.* events and audit rows. Refuses a publishable key anything but
+    a checkout, a free activation or a noop (403).
+    """
+    with transaction.atomic():
+        lock_customer(customer.id)
+        product = request.product
+        held, scenario = _current(customer, product, at)
+        price = resolve_price(product, request.price_id, held)
+        if price is not None and price.type == Price.Type.ONE_TIME:
+            return _purchase(scope, customer, request, price, at, actor)
+        if scenario == "active":
+            if held.status == Status.CHECKOUT and held.checkout is not None:
+                return SubscribeOutcome("checkout", held, held.checkout)
+            return SubscribeOutcome("noop", held)
+        if scenario == "scheduled":
+            return SubscribeOutcome("noop", held, effective_at=held.current_period_end)
+        if scenario == "canceled":
+            return _uncancel(scope, held, request, at, actor)
+        if scenario == "downgrade":
+            return _schedule_downgrade(scope, held, price, request, at, actor)
+        return _start(scope, customer, held, price, request, at, actor, scenario)
+
+
+def _current(customer, product: Product, at: datetime):
+    """The customer's current subscription the product competes with, and the scenario.
+    An abandoned checkout for another product of the group is dropped first."""
+    eligibility = plans_eligibility(customer, [product], at)[product.id]
+    held = None
+    if eligibility.current_subscription_id:
+        held = (Subscription.objects.select_related("product", "price", "checkout")
+                .get(pk=eligibility.current_subscription_id))
+    if held is not None and held.status == Status.CHECKOUT and held.product_id != product.id:
+        checkout_abandon(held, at)
+        return _current(customer, product, at)
+    return held, eligibility.scenario
+
+
+def checkout_abandon(subscription: Subscription, at: datetime) -> None:
+    """A subscription waiting for a checkout that the customer left: both end."""
+    if subscription.checkout_id:
+        Checkout.objects.filter(pk=subscription.checkout_id, status__in=[
+            Checkout.Status.OPEN, Checkout.Status.REQUIRES_ACTION, Checkout.Status.FAILED,
+        ]).update(status=Checkout.Status.CANCELED)
+    subscription_end(subscription=subscription, status=Status.EXPIRED, at=at)
+
+
+def _uncancel(scope, held, request, at, actor) -> SubscribeOutcome:
+    if request.publishable:
+        raise Forbidden("A publishable key may not change an existing subscription")
+    held.cancel_at_period_end = False
+    held.save(update_fields=["cancel_at_period_end", "updated_at"])
+    announce(scope=scope, subscription=held, events=["subscription.updated"], actor=actor,
+             details={"change": "uncanceled"})
+    return SubscribeOutcome("activated", held)
+
+
+def _schedule_downgrade(scope, held, price, request, at, actor) -> SubscribeOutcome:
+    if request.publishable:
+        raise Forbidden("A publishable key may not downgrade; call subscribe from your backend")
+    held.scheduled_price = price
+    held.save(update_fields=["scheduled_price", "updated_at"])
+    announce(scope=scope, subscription=held, events=["subscription.updated"], actor=actor,
+             details={"change": "downgrade_scheduled", "toProduct": price.product.slug
+                      if price else None, "effectiveAt": held.current_period_end})
+    return SubscribeOutcome("scheduled", held, effective_at=held.current_period_end)
+
+
+def _start(scope, customer, held, price, request, at, actor, scenario) -> SubscribeOutcome:
+    """A new subscription (scenario new) or an upgrade that replaces `held` now."""
+    product = request.product
+    trial = plans_eligibility(customer, [product], at)[product.id].trial_available
+    # A trial is for someone new to the product: no plan in the group, or a free one.
+    from_free = held is None or not price_amount(held.price, held.quantity)
+    if trial and from_free and price is not None and price.trial_days:
+        if not price.trial_requires_card or (request.card_on_file and not request.publishable):
+            return _activate(scope, customer, held, price, request, at, actor,
+                             trial_end=at + timedelta(days=price.trial_days))
+        return _checkout(scope, customer, held, price, request, at, actor, mode=Checkout.Mode.SETUP,
+                         amount=0, lines=())
+    first = not Subscription.objects.filter(customer=customer, product=product).exclude(
+        status=Status.CHECKOUT).exists()
+    charge = charge_for(product=product, price=price, quantity=request.quantity, held=held,
+                        at=at, anchor_day=request.billing_anchor_day, first=first)
+    if charge.amount_due == 0:
+        return _activate(scope, customer, held, price, request, at, actor, charge=charge)
+    return _checkout(scope, customer, held, price, request, at, actor, mode=Checkout.Mode.PAYMENT,
+                     amount=charge.amount_due, lines=charge.lines)
+
+
+def _activate(scope, customer, held, price, request, at, actor, *, charge: Charge | None = None,
+              trial_end=None, checkout=None) -> SubscribeOutcome:
+    """Start the subscription now (nothing due, or just paid) and retire `held`."""
+    subscription = subscription_start(
+        scope=scope, customer=customer, product=request.product, price=price,
+        status=Status.TRIALING if trial_end else Status.ACTIVE, at=at,
+        quantity=request.quantity, anchor_day=request.billing_anchor_day,
+        trial_end=trial_end, metadata=request.metadata, checkout=checkout,
+    )
+    events = ["subscription.created", "subscription.activated"]
+    if held is not None:
+        subscription_end(subscription=held, status=Status.CANCELED, at=at,
+                         replaced_by=subscription)
+        if request.carry_over_balances or request.carry_over_usages:
+            entitlement_sync.carry_over(
+                customer=customer, from_subscription=held, to_subscription=subscription,
+                balances=request.carry_over_balances, usages=request.carry_over_usages,
+                feature_slugs=request.carry_over_feature_ids, at=at,
+            )
+        events.append("subscription.upgraded")
+    if charge is not None and charge.lines and any(line.amount for line in charge.lines):
+        invoice_issue(
+            scope=scope, customer=customer, subscription=subscription,
+            reason=Invoice.Reason.SUBSCRIPTION_CREATE, currency=price.currency,
+            lines=list(charge.lines), at=at, period_start=at, period_end=charge.period_end,
+        )
+    announce(scope=scope, subscription=subscription, events=events, actor=actor,
+             details={"replaces": held.id} if held else None)
+    proration = charge.amount_due if charge is not None and held is not None else None
+    return SubscribeOutcome("activated", subscription, proration_amount=proration)
+
+
+def _checkout(scope, customer, held, price, request, at, actor, *, mode, amount, lines):
+    """Money is due (or a card must be saved): a Checkout and a subscription waiting for it."""
+    product = request.product
+    checkout = Checkout.objects.create(
+        merchant_id=scope.merchant_id, environment=scope.environment, customer=customer,
+        mode=mode, amount=amount, currency=price.currency, created_at=at,
+        description=product.name, success_url=request.success_url,
+        cancel_url=request.cancel_url,
+        plan={"replaces": held.id if held else None, "trialDays": price.trial_days
+              if mode == Checkout.Mode.SETUP else 0,
+              "carryOverBalances": request.carry_over_balances,
+              "carryOverUsages": request.carry_over_usages,
+              "carryOverFeatureIds": request.carry_over_feature_ids,
+              "billingAnchorDay": request.billing_anchor_day,
+              "lines": [line_json(line) for line in lines]},
+    )
+    subscription = Subscription.objects.create(
+        merchant_id=scope.merchant_id, environment=scope.environment, customer=customer,
+        product=product, product_version=product.latest_version, price=price,
+        status=Status.CHECKOUT, current_period_start=at, quantity=request.quantity,
+        billing_anchor_day=request.billing_anchor_day, metadata=request.metadata,
+        checkout=checkout,
+    )
+    announce(scope=scope, subscription=subscription, events=["subscription.created"],
+             actor=actor, details={"checkoutId": checkout.id})
+    proration = amount if held is not None else None
+    return SubscribeOutcome("checkout", subscription, checkout, proration_amount=proration)
+
+
+def line_json(line: LineDraft) -> dict:
+    return {"type": line.type, "description": line.description, "amount": line.amount,
+            "quantity": str(line.quantity), "unitAmount": line.unit_amount}
+
+
+def _purchase(scope, customer, request, price, at, actor) -> SubscribeOutcome:
+    """A one-time price: `quantity` units granted at once once paid (nothing due: at once)."""
+    charge = charge_for(product=request.product, price=price, quantity=request.quantity,
+                        held=None, at=at, anchor_day=None, first=False)
+    if charge.amount_due:
+        return _checkout(scope, customer, None, price, request, at, actor,
+                         mode=Checkout.Mode.PAYMENT, amount=charge.amount_due,
+                         lines=charge.lines)
+    return SubscribeOutcome("activated", purchase_record(
+        scope=scope, customer=customer, product=request.product, price=price,
+        quantity=request.quantity, at=at, actor=actor, metadata=request.metadata,
+    ))
+
+
+def purchase_record(*, scope, customer, product, price, quantity, at, actor, metadata=None,
+                    subscription=None):
+    """Record a paid (or free) one-time purchase as a complete subscription row and grant its
+    units (entitlement_sync.purchase_granted)."""
+    if subscription is None:
+        subscription = Subscription.objects.create(
+            merchant_id=scope.merchant_id, environment=scope.environment, customer=customer,
+            product=product, product_version=product.latest_version, price=price,
+            status=Status.EXPIRED, current_period_start=at, current_period_end=at,
+            quantity=quantity, metadata=metadata or {},
+        )
+    else:
+        subscription.status = Status.EXPIRED
+        subscription.current_period_start = subscription.current_period_end = at
+        subscription.save()
+    entitlement_sync.purchase_granted(subscription=subscription, quantity=quantity, at=at)
+    announce(scope=scope, subscription=subscription, events=["subscription.created"],
+             actor=actor, details={"purchase": True})
+    return subscription

@@ -1,0 +1,59 @@
+"""Subscribe, then pay: the card on file when there is one (secret keys only), else the hosted
+checkout page. Three steps, the gateway call between two transactions (billing.services.payments).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from billing.models import Checkout, Subscription
+from billing.services.audit import Actor
+from billing.services.checkouts import checkout_fulfil, checkout_open
+from billing.services.payments import charge_saved_card, has_saved_card
+from billing.services.subscribe import SubscribeOutcome, SubscribeRequest, subscribe
+from cynco.tenancy import Scope
+from gateways.models import PaymentAttempt
+
+DECLINED = "Card was declined"
+THREE_DS = "3-D Secure authentication is required"
+
+
+def subscribe_and_pay(*, scope: Scope, customer, request: SubscribeRequest, at: datetime,
+                      actor: Actor, idempotency_key: str | None = None) -> SubscribeOutcome:
+    """API.md's subscribe. Runs with no transaction open (the view sets
+    idempotency_atomic = False): subscribe() commits under the customer's lock, then a saved
+    card is charged (key `subscribe:<Idempotency-Key>`, or derived from the checkout's id) and
+    the outcome recorded by checkout_fulfil; a decline or 3-D Secure answers `checkout` with
+    `requiredAction`. A publishable key never charges a saved card."""
+    card = has_saved_card(scope, customer.id)
+    request = SubscribeRequest(**{**request.__dict__, "card_on_file": card})
+    outcome = subscribe(scope=scope, customer=customer, request=request, at=at, actor=actor)
+    if outcome.action != "checkout":
+        return outcome
+    checkout = outcome.checkout
+    if (card and not request.publishable and checkout.mode == Checkout.Mode.PAYMENT
+            and checkout.amount):
+        key = f"subscribe:{idempotency_key}" if idempotency_key else f"{checkout.id}:charge"
+        attempt = charge_saved_card(
+            scope=scope, customer_id=customer.id, amount=checkout.amount,
+            currency=checkout.currency, source=checkout.id, key=key,
+            description=checkout.description,
+        ).attempt
+        if attempt is not None and attempt.succeeded:
+            checkout_fulfil(scope=scope, checkout_id=checkout.id,
+                            payment_id=attempt.provider_payment_id, gateway=attempt.gateway,
+                            actor=actor)
+            subscription = Subscription.objects.select_related("product").get(
+                pk=outcome.subscription.pk)
+            return SubscribeOutcome("activated", subscription,
+                                    proration_amount=outcome.proration_amount)
+        if attempt is not None and attempt.status == PaymentAttempt.Status.REQUIRES_ACTION:
+            outcome.required_action = {"code": "3ds_required",
+                                       "reason": attempt.failure_message or THREE_DS}
+            outcome.url = attempt.action_url
+        elif attempt is not None:
+            outcome.required_action = {"code": "payment_failed",
+                                       "reason": attempt.failure_message or DECLINED}
+    checkout_open(scope=scope, checkout=checkout)
+    outcome.url = outcome.url or checkout.url
+    return outcome

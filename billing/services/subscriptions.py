@@ -1,0 +1,140 @@
+"""Building blocks of the subscription flows: what a price costs, where a period ends, and the
+writes every flow shares (start a subscription, end one, announce a change).
+
+Each function runs inside its caller's transaction, after the caller took
+lock_customer(customer.id); none posts a ledger entry itself.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from decimal import Decimal
+
+from django.core.serializers.json import DjangoJSONEncoder
+
+from billing.models import Price, Product, Subscription
+from billing.periods import next_period_end
+from billing.pricing import Tier, per_unit_amount, tiered_amount
+from billing.services import entitlement_sync
+from billing.services.audit import Actor, audit_record
+from billing.services.webhooks import emit_event
+from cynco.tenancy import Scope
+
+Status = Subscription.Status
+
+
+def price_amount(price: Price | None, quantity: int | Decimal) -> int:
+    """What `quantity` units of `price` cost for one period (or once): per unit, or by its
+    tier table (billing.pricing). No price costs nothing."""
+    if price is None:
+        return 0
+    if price.tiers_mode and price.tiers:
+        tiers = [Tier(t["upTo"], t["unitAmount"], t.get("flatAmount") or 0) for t in price.tiers]
+        return tiered_amount(price.tiers_mode, tiers, quantity)
+    return per_unit_amount(price.amount, quantity)
+
+
+def is_recurring(price: Price | None) -> bool:
+    return price is not None and price.type == Price.Type.RECURRING
+
+
+def anchor_day_for(price: Price | None, start: datetime, requested: int | None) -> int | None:
+    """The day of the month a monthly or yearly subscription renews on: the requested
+    `billingAnchorDay`, else the day it starts (kept, so 31 Jan → 28 Feb → 31 Mar). Weekly
+    and one-off prices have none."""
+    if not is_recurring(price) or price.billing_interval == Price.Interval.WEEK:
+        return None
+    return requested or start.day
+
+
+def period_end_after(price: Price | None, start: datetime, anchor_day: int | None):
+    """The end of the period of `price` that starts at `start` (None: it never ends)."""
+    if not is_recurring(price):
+        return None
+    return next_period_end(
+        start, price.billing_interval or "month", price.billing_interval_count or 1, anchor_day
+    )
+
+
+def subscription_start(
+    *, scope: Scope, customer, product: Product, price: Price | None, status: str, at: datetime,
+    quantity: int = 1, anchor_day: int | None = None, trial_end: datetime | None = None,
+    metadata: dict | None = None, checkout=None,
+) -> Subscription:
+    """Write a new subscription to the product's latest version, its first period from `at`
+    (to `trial_end` when trialing), and sync its grants (entitlement_sync)."""
+    anchor = anchor_day_for(price, at, anchor_day)
+    end = trial_end if trial_end is not None else period_end_after(price, at, anchor)
+    subscription = Subscription.objects.create(
+        merchant_id=scope.merchant_id, environment=scope.environment, customer=customer,
+        product=product, product_version=product.latest_version, price=price, status=status,
+        current_period_start=at, current_period_end=end, quantity=quantity,
+        billing_anchor_day=anchor, trial_end=trial_end, metadata=metadata or {},
+        checkout=checkout,
+    )
+    if status in Subscription.GRANTING_STATUSES:
+        entitlement_sync.subscription_changed(subscription=subscription, at=at)
+    return subscription
+
+
+def subscription_activate(
+    *, subscription: Subscription, at: datetime, trial_end: datetime | None = None,
+    anchor_day: int | None = None,
+) -> Subscription:
+    """A subscription that waited (for a checkout) starts now: active (or trialing until
+    `trial_end`), its first period from `at`, its grants synced."""
+    price = subscription.price
+    anchor = anchor_day_for(price, at, anchor_day)
+    subscription.status = Status.TRIALING if trial_end else Status.ACTIVE
+    subscription.current_period_start = at
+    subscription.current_period_end = trial_end or period_end_after(price, at, anchor)
+    subscription.billing_anchor_day = anchor
+    subscription.trial_end = trial_end
+    subscription.save()
+    entitlement_sync.subscription_changed(subscription=subscription, at=at)
+    return subscription
+
+
+def subscription_end(
+    *, subscription: Subscription, status: str, at: datetime, replaced_by=None
+) -> Subscription:
+    """End `subscription` now (canceled or expired), taking its grants away."""
+    subscription.status = status
+    subscription.canceled_at = at
+    subscription.cancel_at_period_end = False
+    subscription.scheduled_price = None
+    subscription.next_retry_at = None
+    subscription.replaced_by = replaced_by
+    subscription.save()
+    entitlement_sync.subscription_changed(subscription=subscription, at=at)
+    return subscription
+
+
+def summary_data(subscription: Subscription) -> dict:
+    """SubscriptionSummary of API.md."""
+    return {
+        "id": subscription.id,
+        "status": subscription.status,
+        "productSlug": subscription.product.slug,
+        "currentPeriodStart": subscription.current_period_start,
+        "currentPeriodEnd": subscription.current_period_end,
+        "cancelAtPeriodEnd": subscription.cancel_at_period_end,
+        "quantity": subscription.quantity,
+    }
+
+
+def announce(
+    *, scope: Scope, subscription: Subscription, events: list[str], actor: Actor,
+    details: dict | None = None,
+) -> None:
+    """Emit each `subscription.*` event and write its audit row (caller's transaction)."""
+    details = json.loads(json.dumps(details or {}, cls=DjangoJSONEncoder))
+    data = {**summary_data(subscription), "customerId": subscription.customer_id, **details}
+    for event in events:
+        emit_event(scope=scope, type=event, data=data)
+        audit_record(
+            scope=scope, event=event, actor=actor, customer_id=subscription.customer_id,
+            subscription_id=subscription.id, resource_type="subscription",
+            resource_id=subscription.id, details=details,
+        )
