@@ -36,7 +36,7 @@ class InlineCustomer(serializers.Serializer):
 class CustomerRef(serializers.Field):
     """`customer`: the external id, or `{id, email, name}` to create the customer inline."""
 
-    default_error_messages = {"invalid": "Must be a customer id or an object {id, email, name}."}
+    default_error_messages = {"invalid": "Must be a customer id or an object {{id, email, name}}."}
 
     def to_internal_value(self, data):
         if isinstance(data, str):

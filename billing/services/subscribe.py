@@ -169,6 +169,10 @@ def subscribe(*, scope: Scope, customer, request: SubscribeRequest, at: datetime
 def _current(customer, product: Product, at: datetime):
     """The customer's current subscription the product competes with, and the scenario.
     An abandoned checkout for another product of the group is dropped first."""
+    waiting = (customer.subscriptions.select_related("product", "price", "checkout")
+               .filter(product=product, status=Status.CHECKOUT).order_by("-created_at").first())
+    if waiting is not None:  # the same subscribe again (a retry, a second click): reuse it
+        return waiting, "active"
     eligibility = plans_eligibility(customer, [product], at)[product.id]
     held = None
     if eligibility.current_subscription_id:
