@@ -1,6 +1,9 @@
 """`/subscribe`: checkout, activated, scheduled and noop, as API.md tells them."""
 
+from urllib.parse import urlsplit
+
 import pytest
+from django.test import Client
 
 from billing.models import Checkout, Subscription
 from tests.billing.catalog import define, metered, monthly, switch
@@ -173,11 +176,17 @@ def test_a_saved_card_that_is_declined_answers_payment_failed_and_gives_no_acces
     assert state(api)["flags"].get("white_label") is None
 
 
-def test_a_saved_card_needing_3ds_answers_3ds_required_with_a_url(api, shop):
-    define(api, {"name": "Agency", "slug": "agency", "isAddOn": True,
-                 "prices": [monthly(3000)], "features": [switch("white_label")]})
-    subscribe_paid(api, "pro", card=THREE_DS_CARD)  # checkout 3DS: first completes it
-    assert True
+def test_a_3ds_card_answers_3ds_required_with_a_url_that_completes_it(api, shop):
+    result = subscribe(api, "pro", successUrl="https://shop.example/thanks")
+    pending = pay_checkout(api, result, THREE_DS_CARD)
+    assert pending["status"] == "requires_action"
+    assert pending["requiredAction"]["code"] == "3ds_required"
+    assert "/gateways/sandbox/authenticate/" in pending["url"]
+    assert current(api)["pro"]["status"] == "checkout"
+    issuer = Client().post(urlsplit(pending["url"]).path, {"decision": "approve"})
+    assert issuer.status_code == 302
+    assert current(api)["pro"]["status"] == "active"  # settled by the gateway's event
+    assert [i["total"] for i in invoices(api)] == [2000]
 
 
 def test_billing_anchor_day_gives_a_short_first_period(api, shop):
