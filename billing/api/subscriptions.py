@@ -162,12 +162,18 @@ def update_data(subscription, plan, *, updated: bool) -> dict:
     return data
 
 
-class SubscriptionUpdateView(ApiView):
-    def post(self, request):
+class UpdateViewBase(ApiView):
+    def change_of(self, request):
+        """(customer, product, UpdateRequest) of a valid update body."""
         values = valid(UpdateInput, request.data)
         change = update_request(values)
         customer = customer_find(self.scope, values["customer"])
-        product = product_find(self.scope, values["product"])
+        return customer, product_find(self.scope, values["product"]), change
+
+
+class SubscriptionUpdateView(UpdateViewBase):
+    def post(self, request):
+        customer, product, change = self.change_of(request)
         subscription, plan = subscription_update(
             scope=self.scope, customer=customer, product=product, request=change,
             at=clock.now(self.scope), actor=Actor.api(request.auth.id),
@@ -175,13 +181,9 @@ class SubscriptionUpdateView(ApiView):
         return ok(update_data(subscription, plan, updated=True))
 
 
-class SubscriptionPreviewUpdateView(ApiView):
+class SubscriptionPreviewUpdateView(UpdateViewBase):
     def post(self, request):
-        values = valid(UpdateInput, request.data)
-        change = update_request(values)
-        customer = customer_find(self.scope, values["customer"])
-        product = product_find(self.scope, values["product"])
+        customer, product, change = self.change_of(request)
         subscription = subscription_for(customer, product)
         plan = update_plan(subscription, change, clock.now(self.scope))
         return ok(update_data(subscription, plan, updated=False))
-
