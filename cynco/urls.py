@@ -14,6 +14,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/v1/pay/", include("billing.api.urls")),
     path("api/v1/ledger/", include("ledger.api.urls")),
+    path("gateways/", include("gateways.urls")),
     path("", include("portal.urls")),
     re_path(r"^api/", api_not_found),
 ]

@@ -1,0 +1,17 @@
+"""Billing's Celery tasks: each takes ids and calls one service (STYLE.md)."""
+
+from celery import shared_task
+
+from billing.services.webhook_deliveries import webhook_deliveries_run_due
+
+
+@shared_task
+def deliver_event_webhooks(event_id: str) -> int:
+    """Deliver one event right after it was emitted (queued on commit by `emit_event`)."""
+    return webhook_deliveries_run_due(event_id=event_id)
+
+
+@shared_task
+def deliver_due_webhooks() -> int:
+    """Every minute (beat): first tries the queue missed, and every retry that has come due."""
+    return webhook_deliveries_run_due()
