@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.db.models import Q
 
+from billing.api.actors import actor_of
 from billing.api.coupon_input import CouponCreateInput, CouponUpdateInput, CouponValidateInput
 from billing.models import Coupon, Product
 from billing.selectors.coupons import coupon_get, coupon_parties, coupons_of
@@ -81,7 +82,8 @@ class CouponsView(ApiView):
         values = dict(data.validated_data)
         products = restricted_products(self.scope, values.pop("productIds", []))
         coupon = coupon_services.coupon_create(
-            scope=self.scope, products=products, **_services_kwargs(values)
+            scope=self.scope, products=products, actor=actor_of(request),
+            **_services_kwargs(values),
         )
         return ok(coupon_data(coupon_get(self.scope, coupon.id)), status=201)
 
@@ -101,12 +103,15 @@ class CouponView(ApiView):
         data = CouponUpdateInput(data=request.data)
         data.is_valid(raise_exception=True)
         coupon = coupon_services.coupon_update(
-            scope=self.scope, coupon_id=coupon_id, **_services_kwargs(data.validated_data)
+            scope=self.scope, coupon_id=coupon_id, actor=actor_of(request),
+            **_services_kwargs(data.validated_data),
         )
         return ok(coupon_data(coupon))
 
     def delete(self, request, coupon_id):
-        coupon_services.coupon_archive(scope=self.scope, coupon_id=coupon_id)
+        coupon_services.coupon_archive(
+            scope=self.scope, coupon_id=coupon_id, actor=actor_of(request)
+        )
         return ok({"archived": True})
 
 

@@ -17,6 +17,7 @@ from django.db.models import F
 from billing import discounts
 from billing.models import Coupon, CouponRedemption, Customer, Product
 from billing.selectors.coupons import coupon_by_code, coupon_get
+from billing.services.audit import Actor, audit_record
 from cynco.errors import Conflict, ValidationFailed
 from cynco.locks import lock_customer
 from cynco.tenancy import Scope
@@ -68,12 +69,12 @@ def coupon_create(
     max_redemptions: int | None = None, max_redemptions_per_customer: int = 1,
     minimum_amount: int | None = None, products: list[Product] | tuple = (),
     valid_from: datetime | None = None, valid_until: datetime | None = None,
-    metadata: dict | None = None, customer: Customer | None = None,
+    metadata: dict | None = None, customer: Customer | None = None, actor: Actor,
 ) -> Coupon:
     """A new active coupon. Raises Conflict (409, on `code`) when the code is taken in any case.
 
     Takes no lock; the case-insensitive unique index decides between concurrent creations.
-    Posts no ledger entry.
+    Audits `coupon.created`. Posts no ledger entry.
     """
     try:
         with transaction.atomic():
@@ -87,6 +88,8 @@ def coupon_create(
                 metadata=metadata or {}, customer=customer,
             )
             coupon.products.set(products)
+            _audit(scope, "coupon.created", actor, coupon, {
+                "code": code, "type": type, "value": value, "duration": duration})
     except IntegrityError as exc:
         if "coupon_code_unique_ci" not in str(exc):
             raise
@@ -97,13 +100,14 @@ def coupon_create(
 
 def coupon_update(
     *, scope: Scope, coupon_id: str, name=UNSET, status=UNSET, max_redemptions=UNSET,
-    max_redemptions_per_customer=UNSET, valid_until=UNSET, metadata=UNSET,
+    max_redemptions_per_customer=UNSET, valid_until=UNSET, metadata=UNSET, actor: Actor,
 ) -> Coupon:
     """Change the given fields of a coupon (None clears name, maxRedemptions, validUntil).
 
     Locks the coupon row, so a new maxRedemptions is checked against the redemptions made so
     far with no redemption slipping in between: it may not go below them (422). Takes no
-    customer lock; posts no ledger entry. Raises NotFound.
+    customer lock. Audits `coupon.updated` (`coupon.archived` when it archives); posts no
+    ledger entry. Raises NotFound.
     """
     with transaction.atomic():
         coupon = coupon_get(scope, coupon_id)
@@ -130,13 +134,20 @@ def coupon_update(
             setattr(coupon, field, value)
         if changed:
             coupon.save(update_fields=[*changed, "updated_at"])
+            event = "coupon.archived" if changed.get("status") == "archived" else "coupon.updated"
+            _audit(scope, event, actor, coupon, {
+                "changed": sorted(changed),
+                **({"status": changed["status"]} if "status" in changed else {}),
+            })
     return coupon_get(scope, coupon_id)
 
 
-def coupon_archive(*, scope: Scope, coupon_id: str) -> Coupon:
+def coupon_archive(*, scope: Scope, coupon_id: str, actor: Actor) -> Coupon:
     """Archive a coupon: it stops validating and redeeming at once; redemptions already made
     keep discounting their subscriptions. Archiving twice is harmless. Raises NotFound."""
-    return coupon_update(scope=scope, coupon_id=coupon_id, status=Coupon.Status.ARCHIVED)
+    return coupon_update(
+        scope=scope, coupon_id=coupon_id, status=Coupon.Status.ARCHIVED, actor=actor
+    )
 
 
 def coupon_validate(
@@ -159,7 +170,7 @@ def coupon_validate(
 def coupon_redeem(
     *, scope: Scope, code: str, customer: Customer, product: Product | None, amount: int,
     subscription_id: str | None = None, at: datetime, interval: str | None = "month",
-    interval_count: int = 1,
+    interval_count: int = 1, actor: Actor,
 ) -> CouponRedemption:
     """Redeem `code` for `customer` buying `amount` of `product` billed every `interval_count`
     `interval`s (None: a one-time purchase, discounted once).
@@ -167,8 +178,8 @@ def coupon_redeem(
     Call it inside the transaction that subscribes (it joins it). Takes lock_customer (a no-op
     when the caller holds it, as subscribe does), which makes the per-customer limit exact;
     then locks the coupon row (SELECT … FOR UPDATE), which makes the global limit exact across
-    customers. Raises CouponNotApplicable (422 on couponCode) with the reason. Posts no ledger
-    entry; the invoices that apply the redemption do.
+    customers. Raises CouponNotApplicable (422 on couponCode) with the reason. Audits
+    `coupon.redeemed`. Posts no ledger entry; the invoices that apply the redemption do.
     """
     with transaction.atomic():
         lock_customer(customer.id)
@@ -188,12 +199,19 @@ def coupon_redeem(
                 coupon.duration, coupon.duration_months, interval, interval_count
             )
         )
-        return CouponRedemption.objects.create(
+        redemption = CouponRedemption.objects.create(
             merchant_id=scope.merchant_id, environment=scope.environment, coupon=coupon,
             customer=customer, product=product, subscription_id=subscription_id, amount=amount,
             discount_amount=quote.discount_amount,
             trial_extension_days=quote.trial_extension_days, cycle_limit=limit, created_at=at,
         )
+        audit_record(
+            scope=scope, event="coupon.redeemed", actor=actor, customer_id=customer.id,
+            subscription_id=subscription_id, resource_type="coupon", resource_id=coupon.id,
+            details={"code": coupon.code, "redemptionId": redemption.id, "amount": amount,
+                     "discountAmount": quote.discount_amount, "cycleLimit": limit},
+        )
+        return redemption
 
 
 def coupon_redemption_apply(*, scope: Scope, redemption_id: str, amount: int) -> int:
@@ -218,6 +236,13 @@ def coupon_redemption_apply(*, scope: Scope, redemption_id: str, amount: int) ->
         redemption.amount_discounted += discount
         redemption.save(update_fields=["cycles_applied", "amount_discounted"])
         return discount
+
+
+def _audit(scope: Scope, event: str, actor: Actor, coupon: Coupon, details: dict) -> None:
+    audit_record(
+        scope=scope, event=event, actor=actor, customer_id=coupon.customer_id,
+        resource_type="coupon", resource_id=coupon.id, details=details,
+    )
 
 
 def _quote(

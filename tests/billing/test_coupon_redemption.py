@@ -7,13 +7,14 @@ from datetime import timedelta
 import pytest
 from django.db import connections, transaction
 
-from billing.models import Coupon, CouponRedemption, Customer, Product
+from billing.models import AuditEvent, Coupon, CouponRedemption, Customer, Product
 from billing.services.coupons import (
     CouponNotApplicable,
     coupon_archive,
     coupon_redeem,
     coupon_redemption_apply,
 )
+from billing.services.audit import SYSTEM
 from cynco import clock
 from cynco.tenancy import Scope
 from tests.billing.catalog import CUSTOMERS, PRO, define
@@ -37,7 +38,8 @@ def _redeem(scope, customer, code="SAVE20", **extra):
         return coupon_redeem(
             scope=scope, code=code, customer=customer,
             product=Product.objects.for_scope(scope).get(slug="pro"), amount=2000,
-            subscription_id=extra.pop("subscription_id", "psub_1"), at=clock.now(scope), **extra,
+            subscription_id=extra.pop("subscription_id", "psub_1"), at=clock.now(scope),
+            actor=SYSTEM, **extra,
         )
 
 
@@ -92,7 +94,7 @@ def test_an_archive_racing_redemptions_leaves_every_count_true():
     scope, coupon_id, customers = _shop(SAVE20, customers=8)
     outcomes = _race(
         [lambda c=c: _redeem(scope, c) for c in customers]
-        + [lambda: coupon_archive(scope=scope, coupon_id=coupon_id)]
+        + [lambda: coupon_archive(scope=scope, coupon_id=coupon_id, actor=SYSTEM)]
     )
     redeemed = sum(isinstance(o, CouponRedemption) for o in outcomes)
     assert isinstance(outcomes[-1], Coupon)
@@ -109,6 +111,9 @@ def test_a_redemption_records_the_discount_and_how_long_it_lasts():
     assert (redemption.discount_amount, redemption.amount, redemption.cycle_limit) == (
         400, 2000, 3)
     assert redemption.subscription_id == "psub_42" and redemption.cycles_applied == 0
+    audit = AuditEvent.objects.get(event="coupon.redeemed")
+    assert (audit.customer_id, audit.subscription_id, audit.resource_id, audit.actor_type) == (
+        customer.id, "psub_42", coupon_id, "system")
     # Each invoice of the subscription asks for its discount: three months of 20% off.
     discounts = [coupon_redemption_apply(scope=scope, redemption_id=redemption.id, amount=2000)
                  for _ in range(5)]

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from billing.models import Coupon, Customer, Product
 from billing.services.coupons import coupon_redeem
+from billing.services.audit import SYSTEM
 from cynco import clock
 from cynco.tenancy import Scope
 from tests.billing.catalog import CUSTOMERS, ENTERPRISE, PRO, define
@@ -317,7 +318,8 @@ def test_a_customer_who_used_the_coupon_is_told_so(api):
     customer = Customer.objects.get(external_id="user_1")
     scope = Scope(customer.merchant_id, "test")
     coupon_redeem(scope=scope, code="SAVE20", customer=customer,
-                  product=Product.objects.get(slug="pro"), amount=2000, at=clock.now(scope))
+                  product=Product.objects.get(slug="pro"), amount=2000, at=clock.now(scope),
+                  actor=SYSTEM)
     assert validate(api) == {"valid": False, "message": "Coupon was already used by this customer"}
     assert validate(api, customer="user_2")["valid"] is True
     assert data_of(api.get(COUPONS))[0]["redemptionCount"] == 1
@@ -329,3 +331,14 @@ def test_a_retried_creation_with_an_idempotency_key_replays(api):
     assert again.headers["Idempotent-Replayed"] == "true"
     assert data_of(again, 201)["id"] == data_of(first, 201)["id"]
     assert Coupon.objects.count() == 1
+
+
+def test_every_change_to_a_coupon_is_in_the_audit_trail(api, merchant):
+    coupon = create(api)
+    api.patch(f"{COUPONS}/{coupon['id']}", {"name": "Spring"})
+    api.delete(f"{COUPONS}/{coupon['id']}")
+    events = data_of(api.get("/api/v1/pay/audit?limit=10"))
+    mine = [e for e in events if e["resourceId"] == coupon["id"]]
+    assert sorted(e["event"] for e in mine) == [
+        "coupon.archived", "coupon.created", "coupon.updated"]
+    assert {(e["actorType"], e["resourceType"]) for e in mine} == {("api", "coupon")}
