@@ -140,7 +140,8 @@ class RewardsView(ApiView):
                 raise ValidationFailed.field("rewardProductId", missing.message) from missing
         program = reward_services.reward_program_create(
             scope=self.scope, name=values["name"], reward_type=values["rewardType"],
-            reward_value=values["rewardValue"], reward_product=product, currency=values.get("currency"),
+            reward_value=values["rewardValue"], reward_product=product,
+            currency=values.get("currency"),
             trigger=values.get("trigger", RewardProgram.Trigger.REFERRAL_SIGNUP),
             max_redemptions=values.get("maxRedemptions"),
             max_per_referrer=values.get("maxPerReferrer"), metadata=values.get("metadata"),

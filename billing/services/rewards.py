@@ -210,3 +210,22 @@ def _reward(
 def _reward_coupon_code() -> str:
     """A random code for a one-customer reward coupon, e.g. `REF-7KQ2MZ9XBT`."""
     return "REF-" + "".join(secrets.choice(_CODE_ALPHABET) for _ in range(10))
+
+
+def reward_program_archive(*, scope: Scope, program_id: str, actor: Actor) -> RewardProgram:
+    """Archive a program: its codes stop redeeming at once; rewards already given stay.
+
+    Locks the program row (so no redemption is half way through it). Takes no customer lock;
+    audits `reward_program.archived`; posts no ledger entry. Archiving twice is harmless.
+    """
+    with transaction.atomic():
+        program = reward_program_get(scope, program_id)
+        program = RewardProgram.objects.select_for_update().get(pk=program.pk)
+        if program.status != RewardProgram.Status.ARCHIVED:
+            program.status = RewardProgram.Status.ARCHIVED
+            program.save(update_fields=["status"])
+            audit_record(
+                scope=scope, event="reward_program.archived", actor=actor,
+                resource_type="reward_program", resource_id=program.id, details={},
+            )
+    return program
