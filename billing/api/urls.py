@@ -13,4 +13,5 @@ urlpatterns = [
     path("", include("billing.api.keys_urls")),
     path("", include("billing.api.webhooks_urls")),
     path("", include("billing.api.audit_urls")),
+    path("", include("billing.api.insights_urls")),
 ]
