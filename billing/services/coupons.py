@@ -8,6 +8,7 @@ invoice it reduces.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -76,7 +77,7 @@ def coupon_create(
     Takes no lock; the case-insensitive unique index decides between concurrent creations.
     Audits `coupon.created`. Posts no ledger entry.
     """
-    try:
+    with code_unique("coupon_code_unique_ci", f"A coupon with code '{code}' already exists"):
         with transaction.atomic():
             coupon = Coupon.objects.create(
                 merchant_id=scope.merchant_id, environment=scope.environment, code=code,
@@ -90,12 +91,18 @@ def coupon_create(
             coupon.products.set(products)
             _audit(scope, "coupon.created", actor, coupon, {
                 "code": code, "type": type, "value": value, "duration": duration})
-    except IntegrityError as exc:
-        if "coupon_code_unique_ci" not in str(exc):
-            raise
-        message = f"A coupon with code '{code}' already exists"
-        raise Conflict(message, details=[{"field": "code", "message": message}]) from exc
     return coupon
+
+
+@contextmanager
+def code_unique(constraint: str, message: str):
+    """Turn a violation of the unique index `constraint` on a code into 409 on `code`."""
+    try:
+        yield
+    except IntegrityError as exc:
+        if constraint not in str(exc):
+            raise
+        raise Conflict(message, details=[{"field": "code", "message": message}]) from exc
 
 
 def coupon_update(

@@ -13,7 +13,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import F
 
 from billing.models import (
@@ -28,7 +28,7 @@ from billing.models import (
 )
 from billing.selectors.rewards import referral_code_in, reward_program_get
 from billing.services.audit import Actor, audit_record
-from billing.services.coupons import coupon_create
+from billing.services.coupons import code_unique, coupon_create
 from cynco.errors import Conflict, ValidationFailed
 from cynco.locks import lock_customer
 from cynco.models import Merchant
@@ -86,7 +86,7 @@ def referral_code_create(
         raise Conflict("This reward program is archived")
     if expires_at is not None and expires_at <= at:
         raise ValidationFailed.field("expiresAt", "Must be in the future.")
-    try:
+    with code_unique("referral_code_unique_ci", f"A referral code '{code}' already exists"):
         with transaction.atomic():
             referral_code = ReferralCode.objects.create(
                 merchant_id=scope.merchant_id, environment=scope.environment, program=program,
@@ -98,11 +98,6 @@ def referral_code_create(
                 customer_id=customer.id, resource_type="referral_code",
                 resource_id=referral_code.id, details={"code": code, "programId": program.id},
             )
-    except IntegrityError as exc:
-        if "referral_code_unique_ci" not in str(exc):
-            raise
-        message = f"A referral code '{code}' already exists"
-        raise Conflict(message, details=[{"field": "code", "message": message}]) from exc
     return referral_code
 
 

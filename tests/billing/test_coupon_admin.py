@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth import get_user_model
-from django.test import Client
 
 from billing.models import AuditEvent, Coupon, ReferralRedemption, RewardProgram
 from tests.billing.test_coupons import COUPONS, SAVE20
@@ -12,14 +10,6 @@ from tests.billing.test_rewards import PROGRAM, customers, program, redeem, refe
 from tests.factories import data_of
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def operator():
-    user = get_user_model().objects.create_superuser("root", "root@example.com", "pw-secret-123")
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture

@@ -1,11 +1,10 @@
 """Redeeming coupons as the subscribe flow will: limits hold exactly, even under concurrency,
 and each invoice takes the discount for as many cycles as the coupon lasts."""
 
-import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connections, transaction
+from django.db import transaction
 
 from billing.models import AuditEvent, Coupon, CouponRedemption, Customer, Product
 from billing.services.coupons import (
@@ -20,6 +19,7 @@ from cynco.tenancy import Scope
 from tests.billing.catalog import CUSTOMERS, PRO, define
 from tests.billing.test_coupons import COUPONS, SAVE20
 from tests.factories import Api, data_of, make_merchant
+from tests.threads import race
 
 
 def _shop(coupon: dict, customers: int):
@@ -44,27 +44,9 @@ def _redeem(scope, customer, code="SAVE20", **extra):
 
 
 def _race(attempts):
-    """Run each callable in its own thread, all at once; the outcomes in order."""
-    outcomes = [None] * len(attempts)
-    start = threading.Barrier(len(attempts))
-
-    def run(index, attempt):
-        try:
-            start.wait()
-            outcomes[index] = attempt()
-        except CouponNotApplicable as refusal:
-            outcomes[index] = refusal.reason
-        except Exception as exc:  # noqa: BLE001 - reported in the assertion
-            outcomes[index] = repr(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i, a)) for i, a in enumerate(attempts)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return outcomes
+    """The outcome of each attempt: its redemption, or the refusal's reason."""
+    return [o.reason if isinstance(o, CouponNotApplicable) else o
+            for o in race(attempts, refusals=(CouponNotApplicable,))]
 
 
 @pytest.mark.django_db(transaction=True)

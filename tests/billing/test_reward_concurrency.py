@@ -1,36 +1,22 @@
 """Referral redemptions racing each other: limits hold exactly and crossing pairs never
 deadlock (real threads, real PostgreSQL)."""
 
-import threading
-
 import pytest
-from django.db import connections
 
 from billing.models import Coupon, ReferralRedemption, RewardProgram
 from tests.billing.test_rewards import PROGRAM, REWARDS, customers, program, referral_code
 from tests.factories import Api, make_merchant
+from tests.threads import race
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def _race(key: str, bodies: list[dict]) -> list[int]:
     """POST each body to /rewards?action=redeem from its own thread, all at once."""
-    statuses = [None] * len(bodies)
-    start = threading.Barrier(len(bodies))
-
-    def run(index, body):
-        try:
-            start.wait()
-            statuses[index] = Api(key).post(f"{REWARDS}?action=redeem", body).status_code
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i, b)) for i, b in enumerate(bodies)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return statuses
+    return race([
+        lambda body=body: Api(key).post(f"{REWARDS}?action=redeem", body).status_code
+        for body in bodies
+    ])
 
 
 def test_fifteen_friends_racing_for_janes_three_referrals_leave_exactly_three():
