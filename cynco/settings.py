@@ -227,7 +227,11 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("API_MAX_BODY_BYTES", default=1024 * 1024)
 
 # Gateways (docs/gateways.md). Installed gateway classes by name; the server's default gateway
 # per environment (an operator may assign a merchant+environment its own account in the admin).
-GATEWAY_CLASSES = {"sandbox": "gateways.sandbox.gateway.SandboxGateway"}
+GATEWAY_CLASSES = {
+    "sandbox": "gateways.sandbox.gateway.SandboxGateway",
+    "stripe": "gateways.stripe.gateway.StripeGateway",
+    "chip": "gateways.chip.gateway.ChipGateway",
+}
 GATEWAY_DEFAULT_LIVE = env.str("GATEWAY_DEFAULT_LIVE", default="sandbox")
 GATEWAY_DEFAULT_TEST = env.str("GATEWAY_DEFAULT_TEST", default="sandbox")
 # Fernet keys for gateway secrets at rest (first encrypts, all decrypt); unset → derived from
@@ -237,7 +241,31 @@ GATEWAY_ENCRYPTION_KEYS = env.list("GATEWAY_ENCRYPTION_KEYS", default=[])
 SANDBOX_WEBHOOK_SECRET = env.str("SANDBOX_WEBHOOK_SECRET", default="") or (
     "sandbox-" + hashlib.sha256(("sandbox:" + SECRET_KEY).encode()).hexdigest()[:32]
 )
-GATEWAY_DEFAULT_CREDENTIALS = {"sandbox": {"webhook_secret": SANDBOX_WEBHOOK_SECRET}}
+GATEWAY_DEFAULT_CREDENTIALS = {
+    "sandbox": {"webhook_secret": SANDBOX_WEBHOOK_SECRET},
+    "stripe": {
+        "secret_key": env.str("STRIPE_SECRET_KEY", default=""),
+        "webhook_secret": env.str("STRIPE_WEBHOOK_SECRET", default=""),
+    },
+    # CHIP: the API key, the brand, and the public key that verifies callbacks (PEM; fetched
+    # from GET /public_key/ when unset).
+    "chip": {
+        "secret_key": env.str("CHIP_API_KEY", default=""),
+        "webhook_secret": env.str("CHIP_PUBLIC_KEY", default="").replace("\\n", "\n"),
+        "options": {"brand_id": env.str("CHIP_BRAND_ID", default="")},
+    },
+}
+# Stripe (docs/gateways.md): API base (tests point it at localstripe), our checkout page for
+# an intent ({base}: PUBLIC_BASE_URL, {session_id}: the intent id), timeouts and retries.
+STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="https://api.stripe.com").rstrip("/")
+STRIPE_CHECKOUT_URL = env.str(
+    "STRIPE_CHECKOUT_URL", default="{base}/checkout/stripe/{session_id}"
+)
+STRIPE_TIMEOUT_SECONDS = env.float("STRIPE_TIMEOUT_SECONDS", default=30.0)
+STRIPE_MAX_NETWORK_RETRIES = env.int("STRIPE_MAX_NETWORK_RETRIES", default=2)
+# CHIP Collect (docs/gateways.md): API base and request timeout.
+CHIP_API_BASE = env.str("CHIP_API_BASE", default="https://gate.chip-in.asia/api/v1").rstrip("/")
+CHIP_TIMEOUT_SECONDS = env.float("CHIP_TIMEOUT_SECONDS", default=30.0)
 # The hosted checkout page of a sandbox session ({base}: PUBLIC_BASE_URL).
 SANDBOX_CHECKOUT_URL = env.str(
     "SANDBOX_CHECKOUT_URL", default="{base}/checkout/sandbox/{session_id}"

@@ -245,3 +245,4 @@ from gateways.sandbox.models import (  # noqa: E402,F401
     SandboxRefund,
     SandboxSession,
 )
+from gateways.chip.models import ChipRequest  # noqa: E402,F401

@@ -2,8 +2,8 @@
 
 An operator may assign a merchant+environment its own `GatewayAccount` in the admin; otherwise
 the server's default for that environment applies: `GATEWAY_DEFAULT_LIVE` / `GATEWAY_DEFAULT_TEST`
-(both `sandbox` until Stripe and CHIP land), with the server's credentials for that gateway from
-`settings.GATEWAY_DEFAULT_CREDENTIALS`. Gateway classes are installed by name in
+(`sandbox` unless configured; `stripe` and `chip` are installed too), with the server's
+credentials for that gateway from `settings.GATEWAY_DEFAULT_CREDENTIALS`. Gateway classes are installed by name in
 `settings.GATEWAY_CLASSES`. A merchant never needs a gateway key of its own.
 """
 

@@ -2,9 +2,10 @@
 
 from django.urls import path
 
-from portal import views
+from portal import checkout_pages, views
 
 urlpatterns = [
-    path("checkout/sandbox/<str:session_id>", views.sandbox_checkout, name="sandbox-checkout"),
-    path("invoices/<str:token>", views.invoice_page, name="invoice-page"),
+    path("checkout/sandbox/<str:session_id>", checkout_pages.sandbox_checkout, name="sandbox-checkout"),
+    path("invoices/<str:token>", checkout_pages.invoice_page, name="invoice-page"),
+    path("portal/<str:token>", views.portal_home, name="portal-home"),
 ]

@@ -1,74 +1,62 @@
-"""Customer-facing pages: the hosted checkout page and the printable invoice page.
-
-The checkout page lives at the URL the sandbox gateway gives its sessions
-(SANDBOX_CHECKOUT_URL, `/checkout/sandbox/<session id>`, an unguessable id); the invoice page at
-a signed link (`hostedUrl` of an Invoice). Both are thin: billing's services do the work.
-"""
+"""The customer's billing portal, opened through a signed link (GET /api/v1/pay/portal)."""
 
 from __future__ import annotations
 
-from django.http import HttpResponseRedirect
 from django.shortcuts import render
-from django.views.decorators.http import require_http_methods
 
-from billing.models import Checkout, Invoice
-from billing.pricing import format_money
-from billing.services.checkouts import checkout_pay_with_card
+from billing.models import Customer
+from billing.selectors.customers import customer_holdings
+from cynco import clock
+from cynco.links import LinkExpired, LinkInvalid, read_token
 from cynco.models import Merchant
 from cynco.tenancy import Scope
-from portal.links import LinkExpired, LinkInvalid, read_token
 
 
-def _problem(request, heading, explanation, status):
-    return render(request, "portal/link_problem.html",
-                  {"heading": heading, "explanation": explanation}, status=status)
-
-
-@require_http_methods(["GET", "POST"])
-def sandbox_checkout(request, session_id: str):
-    """A card form for one checkout: pays it, shows a decline, sends 3-D Secure cards to the
-    issuer's page, and returns the customer to the merchant's success or cancel URL."""
-    checkout = Checkout.objects.select_related("customer").filter(
-        gateway_session_id=session_id).first()
-    if checkout is None:
-        return _problem(request, "Checkout not found",
-                        "This checkout link is not valid. Go back and try again.", 404)
-    error = ""
-    if request.method == "POST" and checkout.status != Checkout.Status.COMPLETED:
-        result = checkout_pay_with_card(
-            scope=Scope(checkout.merchant_id, checkout.environment), checkout=checkout,
-            card_number=request.POST.get("card", ""),
+def link_problem(request, *, expired: bool):
+    if expired:
+        heading = "This link has expired"
+        explanation = (
+            "Billing portal links are valid for one hour. Go back to the app you came from "
+            "and open the billing page again for a fresh link."
         )
-        if result.status == "requires_action" and result.action_url:
-            return HttpResponseRedirect(result.action_url)
-        if result.status == "completed" and checkout.success_url:
-            return HttpResponseRedirect(checkout.success_url)
-        error = result.failure_message
-        checkout.refresh_from_db()
-    return render(request, "portal/checkout.html", {
-        "checkout": checkout, "error": error,
-        "merchant_name": Merchant.objects.get(pk=checkout.merchant_id).name,
-        "amount": format_money(checkout.amount, checkout.currency),
-        "completed": checkout.status == Checkout.Status.COMPLETED,
-    })
+    else:
+        heading = "This link is not valid"
+        explanation = "Check that you copied the whole link, or ask for a new one."
+    return render(
+        request, "portal/link_problem.html",
+        {"heading": heading, "explanation": explanation}, status=410 if expired else 404,
+    )
 
 
-def invoice_page(request, token: str):
-    """The invoice behind a signed link, printable."""
+def portal_home(request, token: str):
+    """The customer's plan, usage and invoices, or a clear page when the link is bad."""
     try:
-        target = read_token("invoice", token)
+        target = read_token("portal", token)
     except LinkExpired:
-        return _problem(request, "Link expired", "Ask the merchant for a new invoice link.", 410)
+        return link_problem(request, expired=True)
     except LinkInvalid:
-        return _problem(request, "Invalid link", "This invoice link is not valid.", 404)
-    invoice = Invoice.objects.filter(pk=target.object_id, merchant_id=target.merchant_id,
-                                     environment=target.environment).first()
-    if invoice is None:
-        return _problem(request, "Invoice not found", "This invoice no longer exists.", 404)
-    money = lambda amount: format_money(amount, invoice.currency)  # noqa: E731
-    return render(request, "portal/invoice.html", {
-        "invoice": invoice, "merchant_name": Merchant.objects.get(pk=invoice.merchant_id).name,
-        "lines": [(line, money(line.amount)) for line in invoice.lines.all()],
-        "subtotal": money(invoice.subtotal), "tax": money(invoice.tax_amount),
-        "total": money(invoice.total), "due": money(invoice.amount_due),
-    })
+        return link_problem(request, expired=False)
+    scope = Scope(target.merchant_id, target.environment)
+    customer = Customer.objects.for_scope(scope).active().filter(pk=target.object_id).first()
+    if customer is None:
+        return link_problem(request, expired=False)
+    held = customer_holdings([customer], clock.now(scope))[customer.id]
+    return render(
+        request,
+        "portal/home.html",
+        {
+            "merchant_name": Merchant.objects.get(pk=scope.merchant_id).name,
+            "customer": customer,
+            "subscriptions": held.subscriptions,
+            "balances": sorted(held.balances.items()),
+            "included": sorted(
+                slug for slug, on in held.flags.items() if on and slug not in held.balances
+            ),
+            "invoices": portal_invoices(customer),
+        },
+    )
+
+
+def portal_invoices(customer) -> list:
+    """The customer's invoices, newest first (none until invoicing exists)."""
+    return []

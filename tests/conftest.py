@@ -1,4 +1,6 @@
 import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
 
 from tests.factories import Api, make_merchant
 
@@ -49,3 +51,12 @@ def receiver():
     yield endpoint
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture
+def operator(db):
+    """A superuser logged in to the admin."""
+    user = get_user_model().objects.create_superuser("root", "root@example.com", "pw-secret-123")
+    client = Client()
+    client.force_login(user)
+    return client

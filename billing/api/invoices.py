@@ -9,7 +9,7 @@ from cynco.api.views import ApiView
 from cynco.errors import ValidationFailed
 from cynco.fields import usage_number
 from cynco.responses import ok, page_of, paginated
-from portal.links import LinkTarget, absolute_url, make_token
+from cynco.links import LinkTarget, absolute_url, make_token
 
 
 def invoice_data(invoice: Invoice) -> dict:

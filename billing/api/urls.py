@@ -14,4 +14,7 @@ urlpatterns = [
     path("", include("billing.api.webhooks_urls")),
     path("", include("billing.api.audit_urls")),
     path("", include("billing.api.subscription_urls")),
+    path("", include("billing.api.insights_urls")),
+    path("", include("billing.api.coupon_urls")),
+    path("", include("billing.api.reward_urls")),
 ]

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 from datetime import date as Date
 
+from django.db.models import Sum
+from django.db.models.functions import TruncMonth
+
 from cynco.tenancy import Scope
-from ledger.models import Account, AccountType
+from ledger.models import Account, AccountType, JournalLine
 from ledger.selectors.balances import chart, movements
 
 
@@ -100,3 +103,22 @@ def _empty_balance_sheet() -> dict:
         "totalLiabilitiesAndEquity": 0,
     }
 
+
+
+def revenue_by_month(*, scope: Scope, since: Date, until: Date, currency: str) -> dict[str, int]:
+    """{"YYYY-MM": net revenue} of entries dated in [since, until] in `currency`: credits less
+    debits of every revenue account, so discounts and refunds (contra-revenue) reduce it, as in
+    the profit and loss. Months without revenue are left out."""
+    rows = (
+        JournalLine.objects.for_scope(scope)
+        .filter(
+            account__type=AccountType.REVENUE,
+            currency=currency,
+            entry__date__gte=since,
+            entry__date__lte=until,
+        )
+        .annotate(month=TruncMonth("entry__date"))
+        .values("month")
+        .annotate(credits=Sum("credit"), debits=Sum("debit"))
+    )
+    return {row["month"].strftime("%Y-%m"): row["credits"] - row["debits"] for row in rows}

@@ -17,14 +17,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def operator():
-    user = get_user_model().objects.create_superuser("root", "root@example.com", "pw-secret-123")
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-@pytest.fixture
 def failed_once(merchant, receiver):
     """An endpoint whose receiver answered 500 to its one event."""
     scope = Scope(merchant.merchant.id, "test")

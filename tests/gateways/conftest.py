@@ -75,3 +75,63 @@ def saved_card(scope: Scope, card: str, *, customer="pcm_ali", key=None) -> str:
         completion = sandbox_authenticate(payment_id=payment_id, approve=True).checkout
     assert completion.status == "completed", completion
     return completion.payment_method_id
+
+
+# --- local provider servers (Stripe: localstripe; CHIP: the fake in fake_chip.py) ----------
+
+STRIPE_WEBHOOK_SECRET = "whsec_test_cynco"
+
+
+@pytest.fixture(scope="session")
+def localstripe():
+    """localstripe in its own process for the whole session, its webhooks caught locally."""
+    from tests.gateways.servers import LocalStripe, WebhookCatcher
+
+    server, catcher = LocalStripe(), WebhookCatcher()
+    server.register_webhook(url=catcher.url, secret=STRIPE_WEBHOOK_SECRET)
+    server.webhooks = catcher
+    yield server
+    catcher.stop()
+    server.stop()
+
+
+@pytest.fixture
+def stripe_account(settings, localstripe):
+    """The server's default Stripe credentials, pointed at localstripe. Each test gets its own
+    secret key, so idempotency keys of one test never replay another's."""
+    import uuid
+
+    settings.STRIPE_API_BASE = localstripe.url
+    settings.STRIPE_MAX_NETWORK_RETRIES = 0
+    settings.STRIPE_TIMEOUT_SECONDS = 5
+    settings.GATEWAY_DEFAULT_CREDENTIALS = {
+        **settings.GATEWAY_DEFAULT_CREDENTIALS,
+        "stripe": {"secret_key": f"sk_test_{uuid.uuid4().hex}",
+                   "webhook_secret": STRIPE_WEBHOOK_SECRET},
+    }
+    settings.GATEWAY_DEFAULT_TEST = "stripe"
+    return localstripe
+
+
+@pytest.fixture(scope="session")
+def fake_chip():
+    from tests.gateways.fake_chip import FakeChip
+
+    server = FakeChip()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def chip_account(settings, fake_chip):
+    """The server's default CHIP credentials, pointed at the fake CHIP server (public key
+    fetched from it, as in production when CHIP_PUBLIC_KEY is unset)."""
+    settings.CHIP_API_BASE = fake_chip.url
+    settings.CHIP_TIMEOUT_SECONDS = 5
+    settings.GATEWAY_DEFAULT_CREDENTIALS = {
+        **settings.GATEWAY_DEFAULT_CREDENTIALS,
+        "chip": {"secret_key": "chip-test-key", "webhook_secret": "",
+                 "options": {"brand_id": "brand-cynco"}},
+    }
+    settings.GATEWAY_DEFAULT_TEST = "chip"
+    return fake_chip

@@ -32,7 +32,7 @@ def test_without_an_assigned_account_both_environments_use_the_server_default(sc
 
 
 def test_the_default_per_environment_comes_from_settings(scope, settings):
-    settings.GATEWAY_DEFAULT_TEST = "chip"
+    settings.GATEWAY_DEFAULT_TEST = "paypal"
     with pytest.raises(UnknownGateway):
         registry.gateway_for(scope)
     assert [problem.id for problem in check_default_gateways()] == ["gateways.E001",

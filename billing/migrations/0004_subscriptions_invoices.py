@@ -11,7 +11,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('billing', '0002_webhooks_audit'),
+        ('billing', '0003_coupons_rewards'),
         ('cynco', '0001_initial'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

@@ -1,0 +1,74 @@
+"""Customer-facing pages: the hosted checkout page and the printable invoice page.
+
+The checkout page lives at the URL the sandbox gateway gives its sessions
+(SANDBOX_CHECKOUT_URL, `/checkout/sandbox/<session id>`, an unguessable id); the invoice page at
+a signed link (`hostedUrl` of an Invoice). Both are thin: billing's services do the work.
+"""
+
+from __future__ import annotations
+
+from django.http import HttpResponseRedirect
+from django.shortcuts import render
+from django.views.decorators.http import require_http_methods
+
+from billing.models import Checkout, Invoice
+from billing.pricing import format_money
+from billing.services.checkouts import checkout_pay_with_card
+from cynco.models import Merchant
+from cynco.tenancy import Scope
+from cynco.links import LinkExpired, LinkInvalid, read_token
+
+
+def _problem(request, heading, explanation, status):
+    return render(request, "portal/link_problem.html",
+                  {"heading": heading, "explanation": explanation}, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+def sandbox_checkout(request, session_id: str):
+    """A card form for one checkout: pays it, shows a decline, sends 3-D Secure cards to the
+    issuer's page, and returns the customer to the merchant's success or cancel URL."""
+    checkout = Checkout.objects.select_related("customer").filter(
+        gateway_session_id=session_id).first()
+    if checkout is None:
+        return _problem(request, "Checkout not found",
+                        "This checkout link is not valid. Go back and try again.", 404)
+    error = ""
+    if request.method == "POST" and checkout.status != Checkout.Status.COMPLETED:
+        result = checkout_pay_with_card(
+            scope=Scope(checkout.merchant_id, checkout.environment), checkout=checkout,
+            card_number=request.POST.get("card", ""),
+        )
+        if result.status == "requires_action" and result.action_url:
+            return HttpResponseRedirect(result.action_url)
+        if result.status == "completed" and checkout.success_url:
+            return HttpResponseRedirect(checkout.success_url)
+        error = result.failure_message
+        checkout.refresh_from_db()
+    return render(request, "portal/checkout.html", {
+        "checkout": checkout, "error": error,
+        "merchant_name": Merchant.objects.get(pk=checkout.merchant_id).name,
+        "amount": format_money(checkout.amount, checkout.currency),
+        "completed": checkout.status == Checkout.Status.COMPLETED,
+    })
+
+
+def invoice_page(request, token: str):
+    """The invoice behind a signed link, printable."""
+    try:
+        target = read_token("invoice", token)
+    except LinkExpired:
+        return _problem(request, "Link expired", "Ask the merchant for a new invoice link.", 410)
+    except LinkInvalid:
+        return _problem(request, "Invalid link", "This invoice link is not valid.", 404)
+    invoice = Invoice.objects.filter(pk=target.object_id, merchant_id=target.merchant_id,
+                                     environment=target.environment).first()
+    if invoice is None:
+        return _problem(request, "Invoice not found", "This invoice no longer exists.", 404)
+    money = lambda amount: format_money(amount, invoice.currency)  # noqa: E731
+    return render(request, "portal/invoice.html", {
+        "invoice": invoice, "merchant_name": Merchant.objects.get(pk=invoice.merchant_id).name,
+        "lines": [(line, money(line.amount)) for line in invoice.lines.all()],
+        "subtotal": money(invoice.subtotal), "tax": money(invoice.tax_amount),
+        "total": money(invoice.total), "due": money(invoice.amount_due),
+    })

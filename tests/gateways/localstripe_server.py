@@ -1,0 +1,109 @@
+"""Runs localstripe (PyPI, a fake but stateful Stripe) for the Stripe gateway tests.
+
+Started as its own process by the `localstripe` fixture (tests/gateways/conftest.py):
+
+    python tests/gateways/localstripe_server.py --port 8420
+
+localstripe 1.15.10 lacks a few things real Stripe does that our gateway relies on; this
+launcher adds them to the fake, each the way Stripe documents it, and nothing else:
+
+* `Idempotency-Key`: the first response to a POST is stored and replayed for the same key; the
+  same key with other parameters is refused with an `idempotency_error` (400).
+* `GET /v1/payment_intents/search?query=metadata['k']:'v'` (only that query shape).
+* PaymentIntents accept `description` and `setup_future_usage`.
+* Confirming a SetupIntent that has a customer attaches the payment method to that customer.
+* The store stays in memory (localstripe otherwise pickles it to a shared file in /tmp).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import re
+import socket
+
+from aiohttp import web
+from localstripe import resources, server
+
+resources.Store.dump_to_disk = lambda self: None
+
+_pi_init = resources.PaymentIntent.__init__
+
+
+def _payment_intent_init(self, description=None, setup_future_usage=None, **kwargs):
+    _pi_init(self, **kwargs)
+    self.description = description
+    self.setup_future_usage = setup_future_usage
+
+
+resources.PaymentIntent.__init__ = _payment_intent_init
+
+_attach_pm = resources.SetupIntent._attach_pm
+
+
+def _setup_intent_attach(self, pm):
+    _attach_pm(self, pm)
+    if self.customer and self.status == "succeeded":
+        pm.customer = self.customer
+
+
+resources.SetupIntent._attach_pm = _setup_intent_attach
+
+_replays: dict[tuple[str, str], tuple[str, bytes, int, bytes]] = {}
+_locks: dict[tuple[str, str], asyncio.Lock] = {}
+_SEARCH = re.compile(r"^metadata\['([^']+)'\]:'((?:[^'\\]|\\.)*)'$")
+
+
+def _search(request: web.Request) -> web.Response:
+    match = _SEARCH.match(request.query.get("query", ""))
+    if not match:
+        return server.json_response({"error": {"type": "invalid_request_error",
+                                               "message": "Unsupported search query"}}, status=400)
+    key, value = match.group(1), re.sub(r"\\(.)", r"\1", match.group(2))
+    found = [obj._export() for name, obj in resources.store.items()
+             if name.startswith("payment_intent:") and (obj.metadata or {}).get(key) == value]
+    return server.json_response({"object": "search_result", "data": found,
+                                 "has_more": False, "url": "/v1/payment_intents/search"})
+
+
+@web.middleware
+async def stripe_extras(request: web.Request, handler):
+    if request.method == "GET" and request.path == "/v1/payment_intents/search":
+        return _search(request)
+    key = request.headers.get("Idempotency-Key")
+    if request.method != "POST" or not key:
+        return await handler(request)
+    slot = (request.headers.get("Authorization", ""), key)
+    body = await request.read()
+    async with _locks.setdefault(slot, asyncio.Lock()):
+        if slot in _replays:
+            path, first_body, status, text = _replays[slot]
+            if (path, first_body) != (request.path, body):
+                return server.json_response({"error": {
+                    "type": "idempotency_error",
+                    "message": "Keys for idempotent requests can only be used with the same "
+                               "parameters they were first used with.",
+                }}, status=400)
+            return web.Response(body=text, status=status, content_type="application/json",
+                                headers={"Idempotent-Replayed": "true"})
+        response = await handler(request)
+        if response.status < 500:
+            _replays[slot] = (request.path, body, response.status, response.body)
+        return response
+
+
+server.app.middlewares.insert(0, stripe_extras)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, required=True)
+    args = parser.parse_args()
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", args.port))
+    web.run_app(server.app, sock=sock, print=None, access_log=None, shutdown_timeout=0.5)
+
+
+if __name__ == "__main__":
+    main()
