@@ -1,3 +1,11 @@
 """Billing's operator console, one module per area (Django imports this package at start-up)."""
 
-from billing.admin import audit, catalog, coupons, customers, webhooks  # noqa: F401
+from billing.admin import (  # noqa: F401
+    audit,
+    catalog,
+    coupons,
+    customers,
+    invoices,
+    subscriptions,
+    webhooks,
+)

@@ -1,4 +1,4 @@
-"""Customers and their subscriptions in the admin (search by id, external id or email)."""
+"""Customers in the admin, with their subscriptions (search by id, external id or email)."""
 
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
@@ -35,17 +35,3 @@ class CustomerAdmin(MerchantScopedAdmin, SimpleHistoryAdmin):
     def has_add_permission(self, request):
         return False  # customers come from the API (get-or-create on login)
 
-
-@admin.register(Subscription)
-class SubscriptionAdmin(MerchantScopedAdmin, SimpleHistoryAdmin):
-    list_display = ("id", "customer", "product", "status", "current_period_start",
-                    "current_period_end", "environment")
-    list_filter = ("environment", "status")
-    search_fields = ("id", "customer__external_id", "customer__email", "product__slug")
-    readonly_fields = [field.name for field in Subscription._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False

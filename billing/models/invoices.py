@@ -83,6 +83,9 @@ class Invoice(TenantModel):
     voided_at = models.DateTimeField(null=True, blank=True)
     # The payment attempt (gateways app) that paid or tried to pay it, as a plain id.
     payment_attempt_id = models.CharField(max_length=40, blank=True, default="")
+    # The gateway that collected `amount_paid` ("" when nothing was paid in money): what the
+    # reconciliation provider compares with the ledger's 1100-<gateway> clearing accounts.
+    payment_gateway = models.CharField(max_length=32, blank=True, default="")
     history = model_history()
 
     class Meta:

@@ -15,13 +15,14 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import F
+from django.db.models import F, Q
 
 from billing.models import Invoice, InvoiceLine, InvoiceNumberCounter
 from billing.pricing import round_minor
 from billing.services.webhooks import emit_event
 from cynco.tenancy import Scope
 from ledger import rules as ledger
+from ledger.models import EntryKind, JournalEntry, SourceType
 
 LineType = InvoiceLine.Type
 
@@ -172,6 +173,7 @@ def invoice_mark_paid(
     Invoice.objects.filter(pk=invoice.pk).update(
         status=Invoice.Status.PAID, paid_at=at, amount_paid=F("amount_paid") + F("amount_due"),
         amount_due=0, payment_attempt_id=payment_attempt_id or invoice.payment_attempt_id,
+        payment_gateway=gateway if payment_id and invoice.amount_due else invoice.payment_gateway,
     )
     invoice.refresh_from_db()
     emit_event(scope=scope, type="invoice.paid", data=invoice_event_data(invoice))
@@ -191,13 +193,17 @@ def invoice_mark_uncollectible(*, scope: Scope, invoice: Invoice, at: datetime) 
 
 
 def invoice_void(*, scope: Scope, invoice: Invoice, at: datetime) -> Invoice:
-    """Cancel an unpaid invoice: nothing is owed on it any more (its finalized entry is
-    reversed with a write-off of what was due, DR 6200 / CR 1200, as the ledger has no
-    "void" rule)."""
-    if invoice.amount_due:
-        ledger.invoice_written_off(scope=scope, invoice_id=invoice.id,
-                                   amount=invoice.amount_due, currency=invoice.currency,
-                                   date=at.date())
+    """Cancel an unpaid invoice as if it had never been issued: every entry its finalizing
+    posted (invoice finalized, and a proration credit granted and used on it) is reversed
+    with `entry_reversed`, so nothing is owed on it and no revenue is left from it."""
+    posted = JournalEntry.objects.for_scope(scope).filter(
+        Q(invoice_id=invoice.id, kind__in=[EntryKind.INVOICE_FINALIZED, EntryKind.CREDIT_APPLIED])
+        | Q(source_type=SourceType.SUBSCRIPTION_CHANGE, source_id=invoice.id,
+            kind=EntryKind.UPGRADE_CREDIT)
+    ).order_by("posted_at", "id")
+    for entry in posted:
+        ledger.entry_reversed(scope=scope, entry_id=entry.pk, date=at.date(),
+                              memo=f"Invoice {invoice.number} voided")
     invoice.status = Invoice.Status.VOID
     invoice.voided_at = at
     invoice.amount_due = 0

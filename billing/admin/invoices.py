@@ -1,0 +1,58 @@
+"""Invoices in the console: filters, search by number or customer, their lines, history, and
+the two changes an operator may make to an open invoice (void, mark uncollectible), through the
+services that post them to the ledger. Money fields are never editable."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+
+from billing.admin.money_actions import ServiceOnlyAdmin, run_for_each
+from billing.models import Invoice, InvoiceLine
+from billing.pricing import format_money
+from billing.services.audit import SYSTEM
+from billing.services.invoice_changes import open_invoice_void, open_invoice_write_off
+
+
+class InvoiceLineInline(admin.TabularInline):
+    model = InvoiceLine
+    extra = 0
+    can_delete = False
+    fields = ("position", "type", "description", "quantity", "unit_amount", "amount",
+              "period_start", "period_end")
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.action(description="Void selected open invoices", permissions=["change"])
+def void_invoices(modeladmin, request, rows):
+    run_for_each(request, rows, "Voided", lambda scope, invoice: open_invoice_void(
+        scope=scope, invoice_id=invoice.pk, actor=SYSTEM))
+
+
+@admin.action(description="Mark selected open invoices uncollectible", permissions=["change"])
+def mark_uncollectible(modeladmin, request, rows):
+    run_for_each(request, rows, "Marked uncollectible", lambda scope, invoice:
+                 open_invoice_write_off(scope=scope, invoice_id=invoice.pk, actor=SYSTEM))
+
+
+@admin.register(Invoice)
+class InvoiceAdmin(ServiceOnlyAdmin):
+    list_display = ("__str__", "customer", "status", "reason", "total_display",
+                    "due_display", "created_at", "environment")
+    list_filter = ("status", "reason", ("subscription__product", admin.RelatedOnlyFieldListFilter),
+                   "environment", "currency", "created_at", "paid_at")
+    list_select_related = ("customer",)
+    search_fields = ("number", "id", "customer__external_id", "customer__email")
+    date_hierarchy = "created_at"
+    inlines = [InvoiceLineInline]
+    actions = [void_invoices, mark_uncollectible]
+
+    @admin.display(description="total", ordering="total")
+    def total_display(self, invoice):
+        return format_money(invoice.total, invoice.currency)
+
+    @admin.display(description="amount due", ordering="amount_due")
+    def due_display(self, invoice):
+        return format_money(invoice.amount_due, invoice.currency)
