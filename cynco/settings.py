@@ -219,8 +219,8 @@ DEMO_SEEDERS: list[str] = [
     "billing.demo_catalog.seed_demo_catalog",
 ]
 # Providers of the figures `reconcile_ledger` compares the books with (docs/accounting.md):
-# dotted paths of functions `(scope) -> ledger.reconciliation.ExpectedFigures`. Billing adds its.
-LEDGER_RECONCILIATION_SOURCES: list[str] = []
+# dotted paths of functions `(scope) -> ledger.reconciliation.ExpectedFigures`: billing's.
+LEDGER_RECONCILIATION_SOURCES: list[str] = ["billing.selectors.reconciliation.expected_figures"]
 
 # Largest request body accepted (bytes); larger is 413 PAYLOAD_TOO_LARGE.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("API_MAX_BODY_BYTES", default=1024 * 1024)

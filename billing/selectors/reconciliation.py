@@ -1,0 +1,47 @@
+"""Billing's side of the ledger's reconciliation (settings.LEDGER_RECONCILIATION_SOURCES).
+
+What billing's own records say the books must show, for one merchant environment:
+
+- receivable (1200): what is still due on open invoices, per currency;
+- clearing (1100-<gateway>): money collected on invoices through each gateway (their
+  `amount_paid`, by `payment_gateway`) less the refunds that gateway made (succeeded refund
+  attempts). Gateway fees are not recorded by billing yet, so none are deducted. Invoices, not
+  charge attempts, are the record of money in: a payment on a hosted checkout page leaves no
+  charge attempt of ours, and every capture billing books is the payment of one invoice;
+- paid invoices: every paid invoice with a total above zero (each must have its finalized
+  entry and nothing left on 1200).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from django.db.models import Sum
+
+from billing.models import Invoice
+from cynco.tenancy import Scope
+from gateways.models import PaymentAttempt
+from ledger.reconciliation import ExpectedFigures
+
+
+def expected_figures(scope: Scope) -> ExpectedFigures:
+    """The figures billing expects the ledger of `scope` to hold (read-only)."""
+    invoices = Invoice.objects.for_scope(scope)
+    receivable = {
+        row["currency"]: row["due"]
+        for row in invoices.filter(status=Invoice.Status.OPEN).values("currency")
+        .annotate(due=Sum("amount_due")).order_by()
+    }
+    clearing: dict[str, dict[str, int]] = defaultdict(dict)
+    for row in (invoices.filter(amount_paid__gt=0).exclude(payment_gateway="")
+                .values("payment_gateway", "currency").annotate(paid=Sum("amount_paid"))
+                .order_by()):
+        clearing[row["payment_gateway"]][row["currency"]] = row["paid"]
+    for row in (PaymentAttempt.objects.for_scope(scope)
+                .filter(kind=PaymentAttempt.Kind.REFUND, status=PaymentAttempt.Status.SUCCEEDED)
+                .values("gateway", "currency").annotate(refunded=Sum("amount")).order_by()):
+        held = clearing[row["gateway"]]
+        held[row["currency"]] = held.get(row["currency"], 0) - row["refunded"]
+    paid = invoices.filter(status=Invoice.Status.PAID, total__gt=0).values_list("id", flat=True)
+    return ExpectedFigures(receivable=receivable, clearing=dict(clearing),
+                           paid_invoice_ids=list(paid))
