@@ -7,7 +7,7 @@ from __future__ import annotations
 from django.contrib import messages
 from simple_history.admin import SimpleHistoryAdmin
 
-from cynco.admin_scoping import MerchantScopedAdmin
+from billing.admin.coupons import ReadOnlyAdmin
 from cynco.errors import ApiError
 from cynco.tenancy import Scope
 
@@ -26,20 +26,8 @@ def run_for_each(request, rows, done: str, change) -> None:
         messages.success(request, f"{done}: {changed}.")
 
 
-class ServiceOnlyAdmin(MerchantScopedAdmin, SimpleHistoryAdmin):
+class ServiceOnlyAdmin(ReadOnlyAdmin, SimpleHistoryAdmin):
     """Read-only rows with history; every change goes through an action calling a service."""
-
-    def get_readonly_fields(self, request, obj=None):
-        return [field.name for field in self.model._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def revert_disabled(self, request, obj=None):
         return True
-
-    def save_model(self, request, obj, form, change):
-        pass  # nothing here is saved by hand

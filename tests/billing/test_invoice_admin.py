@@ -10,7 +10,9 @@ from billing.models import AuditEvent, Invoice
 from cynco.tenancy import Scope
 from ledger.models import JournalEntry, JournalLine
 from tests.billing.admin_console import act, declined_renewal, staff_client
-from tests.billing.subscribing import customer, invoices, main_catalog, subscribe_paid
+from tests.billing.subscribing import (
+    DAY, advance, current, customer, invoices, main_catalog, subscribe_paid,
+)
 from tests.factories import Api
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -59,6 +61,9 @@ def test_voiding_an_open_invoice_reverses_its_entry(operator, api, open_invoice)
     act(operator, PAGE, "void_invoices", [open_invoice.pk])
     open_invoice.refresh_from_db()
     assert (open_invoice.status, open_invoice.amount_due) == ("void", 0)
+    assert current(api)["pro"]["status"] == "past_due"  # recovers at its next retry
+    advance(api, 2 * DAY)
+    assert current(api)["pro"]["status"] == "active"
     assert balance(open_invoice, "1200") == 0
     reversal = JournalEntry.objects.get(kind="reversal", invoice_id=open_invoice.pk)
     assert reversal.reversal_of.kind == "invoice_finalized"
@@ -68,10 +73,13 @@ def test_voiding_an_open_invoice_reverses_its_entry(operator, api, open_invoice)
     assert statuses[open_invoice.number] == "void"
 
 
-def test_marking_an_open_invoice_uncollectible_writes_it_off(operator, open_invoice):
+def test_marking_an_open_invoice_uncollectible_writes_it_off_and_ends_dunning(
+        operator, api, open_invoice):
+    assert current(api)["pro"]["status"] == "past_due"
     act(operator, PAGE, "mark_uncollectible", [open_invoice.pk])
     open_invoice.refresh_from_db()
     assert open_invoice.status == "uncollectible"
+    assert "pro" not in current(api)  # canceled now, as at the end of dunning
     assert balance(open_invoice, "1200") == 0 and balance(open_invoice, "6200") == 2000
     assert JournalEntry.objects.filter(kind="write_off", invoice_id=open_invoice.pk).count() == 1
 
