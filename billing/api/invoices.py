@@ -4,17 +4,14 @@ from __future__ import annotations
 
 from billing.models import Invoice
 from billing.selectors.customers import customer_find
-from billing.selectors.subscriptions import invoice_find, invoices_list
+from billing.selectors.subscriptions import invoice_find, invoice_hosted_url, invoices_list
 from cynco.api.views import ApiView
 from cynco.errors import ValidationFailed
 from cynco.fields import usage_number
 from cynco.responses import ok, page_of, paginated
-from cynco.links import LinkTarget, absolute_url, make_token
 
 
 def invoice_data(invoice: Invoice) -> dict:
-    token = make_token(LinkTarget("invoice", invoice.id, invoice.merchant_id,
-                                  invoice.environment))
     return {
         "id": invoice.id,
         "number": invoice.number,
@@ -40,7 +37,7 @@ def invoice_data(invoice: Invoice) -> dict:
         "createdAt": invoice.created_at,
         "dueAt": invoice.due_at,
         "paidAt": invoice.paid_at,
-        "hostedUrl": absolute_url(f"/invoices/{token}"),
+        "hostedUrl": invoice_hosted_url(invoice),
     }
 
 

@@ -11,6 +11,7 @@ from billing.selectors.plans import plans_eligibility
 from billing.services.subscribe import charge_for, resolve_price
 from billing.services.subscriptions import price_amount
 from cynco.errors import NotFound
+from cynco.links import LinkTarget, absolute_url, make_token
 from cynco.tenancy import Scope
 
 
@@ -28,6 +29,13 @@ def invoices_list(scope: Scope, customer=None, statuses: list[str] | None = None
     if customer is not None:
         rows = rows.filter(customer=customer)
     return rows.filter(status__in=statuses) if statuses else rows
+
+
+def invoice_hosted_url(invoice: Invoice) -> str:
+    """The invoice's printable page, behind a signed link (a year): `hostedUrl`."""
+    token = make_token(LinkTarget("invoice", invoice.id, invoice.merchant_id,
+                                  invoice.environment))
+    return absolute_url(f"/invoices/{token}")
 
 
 def invoice_find(scope: Scope, invoice_id: str) -> Invoice:
