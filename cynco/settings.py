@@ -261,6 +261,8 @@ STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="https://api.stripe.com").r
 STRIPE_CHECKOUT_URL = env.str(
     "STRIPE_CHECKOUT_URL", default="{base}/checkout/stripe/{session_id}"
 )
+# The publishable key Stripe.js uses on our checkout page (the card never reaches this server).
+STRIPE_PUBLISHABLE_KEY = env.str("STRIPE_PUBLISHABLE_KEY", default="")
 STRIPE_TIMEOUT_SECONDS = env.float("STRIPE_TIMEOUT_SECONDS", default=30.0)
 STRIPE_MAX_NETWORK_RETRIES = env.int("STRIPE_MAX_NETWORK_RETRIES", default=2)
 # CHIP Collect (docs/gateways.md): API base and request timeout.

@@ -1,22 +1,30 @@
 """Customer-facing pages: the hosted checkout page and the printable invoice page.
 
-The checkout page lives at the URL the sandbox gateway gives its sessions
-(SANDBOX_CHECKOUT_URL, `/checkout/sandbox/<session id>`, an unguessable id); the invoice page at
-a signed link (`hostedUrl` of an Invoice). Both are thin: billing's services do the work.
+The checkout pages live at the URLs the gateways give their sessions (SANDBOX_CHECKOUT_URL,
+`/checkout/sandbox/<session id>`, and STRIPE_CHECKOUT_URL, `/checkout/stripe/<intent id>`:
+unguessable ids); the invoice page at a signed link (`hostedUrl` of an Invoice). All are thin:
+billing's services do the work.
 """
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.http import HttpResponseRedirect
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
 from billing.models import Checkout, Invoice
 from billing.pricing import format_money
-from billing.services.checkouts import checkout_pay_with_card
+from billing.services.checkouts import CheckoutResult, checkout_pay_with_card
+from billing.services.hosted_checkout import checkout_confirm, checkout_refresh
 from cynco.models import Merchant
-from cynco.tenancy import Scope
 from cynco.links import LinkExpired, LinkInvalid, read_token
+from cynco.tenancy import Scope
+from gateways.base import GatewayError, GatewayRejected
+from gateways.services.checkout import checkout_session_client_secret
+
+
+STRIPE_INTENTS = ("pi_", "seti_")  # a Stripe session is a PaymentIntent or a SetupIntent
 
 
 def _problem(request, heading, explanation, status):
@@ -71,4 +79,43 @@ def invoice_page(request, token: str):
         "lines": [(line, money(line.amount)) for line in invoice.lines.all()],
         "subtotal": money(invoice.subtotal), "tax": money(invoice.tax_amount),
         "total": money(invoice.total), "due": money(invoice.amount_due),
+    })
+
+
+@require_http_methods(["GET", "POST"])
+def stripe_checkout(request, session_id: str):
+    """Our page for a Stripe session (STRIPE_CHECKOUT_URL): Stripe.js turns the card into a
+    payment method in the browser and posts its id; we confirm the intent, show a decline, let
+    Stripe.js run 3-D Secure, and return the customer to the merchant's success URL. Opening the
+    page again after 3-D Secure reads the intent and finishes the checkout."""
+    checkout = Checkout.objects.select_related("customer").filter(
+        gateway_session_id=session_id).first()
+    if checkout is None or not session_id.startswith(STRIPE_INTENTS):
+        return _problem(request, "Checkout not found",
+                        "This checkout link is not valid. Go back and try again.", 404)
+    scope = Scope(checkout.merchant_id, checkout.environment)
+    try:
+        if request.method == "POST" and request.POST.get("payment_method"):
+            result = checkout_confirm(scope=scope, checkout=checkout,
+                                      payment_method=request.POST["payment_method"])
+        else:
+            result = checkout_refresh(scope=scope, checkout=checkout)
+    except GatewayRejected as refusal:
+        result = CheckoutResult(checkout, "failed", refusal.code, str(refusal))
+    except GatewayError:  # Stripe unreachable: nothing happened that we know of
+        result = CheckoutResult(checkout, "failed", "gateway_unavailable",
+                                "The payment service is not answering. Try again in a moment.")
+    if result.status == "completed" and checkout.success_url:
+        return HttpResponseRedirect(checkout.success_url)
+    needs_action = result.status == "requires_action"
+    return render(request, "portal/stripe_checkout.html", {
+        "checkout": result.checkout, "merchant_name": Merchant.objects.get(
+            pk=checkout.merchant_id).name,
+        "amount": format_money(checkout.amount, checkout.currency),
+        "completed": result.status == "completed",
+        "error": result.failure_message if result.status == "failed" else "",
+        "publishable_key": settings.STRIPE_PUBLISHABLE_KEY,
+        "client_secret": checkout_session_client_secret(scope=scope, session_id=session_id)
+        if needs_action else "",
+        "needs_action": needs_action,
     })

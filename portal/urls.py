@@ -6,6 +6,10 @@ from portal import checkout_pages, views
 
 urlpatterns = [
     path("checkout/sandbox/<str:session_id>", checkout_pages.sandbox_checkout, name="sandbox-checkout"),
+    path("checkout/stripe/<str:session_id>", checkout_pages.stripe_checkout,
+         name="stripe-checkout"),
     path("invoices/<str:token>", checkout_pages.invoice_page, name="invoice-page"),
     path("portal/<str:token>", views.portal_home, name="portal-home"),
+    path("portal/<str:token>/subscriptions/<str:subscription_id>",
+         views.portal_subscription_change, name="portal-subscription-change"),
 ]

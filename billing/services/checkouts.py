@@ -30,7 +30,7 @@ from cynco.locks import lock_customer
 from cynco.tenancy import Scope
 from gateways.base import EventType, GatewayNotFound
 from gateways.sandbox.checkout import sandbox_checkout_complete
-from gateways.services.checkout import checkout_session_create
+from gateways.services.checkout import checkout_session_create, gateway_in_use
 
 Status = Subscription.Status
 
@@ -195,5 +195,6 @@ def on_gateway_event(*, event, scope, attempt) -> None:
         return
     if not Checkout.objects.for_scope(scope).filter(pk=checkout_id).exists():
         return
+    gateway, _account = gateway_in_use(scope)
     checkout_fulfil(scope=scope, checkout_id=checkout_id,
-                    payment_id=event.provider_payment_id or "", gateway="sandbox")
+                    payment_id=event.provider_payment_id or "", gateway=gateway)

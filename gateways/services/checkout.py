@@ -8,7 +8,13 @@ from django.db import transaction
 
 from cynco.tenancy import Scope
 from gateways import registry
-from gateways.base import CheckoutRequest, CheckoutSession, SavedPaymentMethod, SessionMode
+from gateways.base import (
+    CheckoutRequest,
+    CheckoutSession,
+    GatewayRejected,
+    SavedPaymentMethod,
+    SessionMode,
+)
 from gateways.models import PaymentMethod
 from gateways.outcomes import PaymentMethodSummary, summary_of
 from gateways.services.settlement import refuse_inside_transaction
@@ -45,6 +51,34 @@ def checkout_session_create(
 def checkout_session_get(*, scope: Scope, session_id: str) -> CheckoutSession:
     """A checkout session as its gateway sees it now (GatewayNotFound when unknown)."""
     return registry.gateway_for(scope).get_checkout_session(session_id)
+
+
+def checkout_session_confirm(*, scope: Scope, session_id: str, payment_method: str
+                             ) -> CheckoutSession:
+    """Complete a hosted session on our own checkout page with a payment method the gateway's
+    browser library created (Stripe). Calls the gateway, so no transaction may be open; writes
+    nothing. GatewayRejected (`not_supported`) for a gateway whose sessions are paid elsewhere."""
+    refuse_inside_transaction("checkout_session_confirm")
+    gateway = registry.gateway_for(scope)
+    if not hasattr(gateway, "confirm_checkout_session"):
+        raise GatewayRejected(f"{gateway.name} sessions are not paid on our page",
+                              code="not_supported")
+    return gateway.confirm_checkout_session(session_id, payment_method)
+
+
+def checkout_session_client_secret(*, scope: Scope, session_id: str) -> str:
+    """What the gateway's browser library needs to finish a session on our page ('' if none)."""
+    gateway = registry.gateway_for(scope)
+    read = getattr(gateway, "checkout_client_secret", None)
+    return read(session_id) if read is not None else ""
+
+
+def gateway_in_use(scope: Scope) -> tuple[str, str | None]:
+    """(gateway name, operator account id or None) that `scope` pays through now."""
+    account = registry.active_account(scope)
+    if account is not None:
+        return account.gateway, account.id
+    return registry.default_gateway_name(scope.environment), None
 
 
 def payment_method_save(

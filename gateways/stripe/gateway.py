@@ -11,6 +11,7 @@ package: they become the contract's typed errors.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 
 import stripe
 
@@ -35,6 +36,7 @@ from gateways.base import (
     RefundResult,
     RefundStatus,
     SessionMode,
+    SessionStatus,
 )
 from gateways.stripe import events
 from gateways.stripe.client import as_dict, error_body, stripe_calls, stripe_client, translated
@@ -158,6 +160,39 @@ class StripeGateway:
             with stripe_calls():
                 method = as_dict(client.v1.payment_methods.retrieve(method_id))
         return session_of(intent, method)
+
+    # --- our hosted page (settings.STRIPE_CHECKOUT_URL) ---------------------------------
+
+    def checkout_client_secret(self, session_id: str) -> str:
+        """The intent's client secret, which Stripe.js needs on our page for 3-D Secure."""
+        return self._intent(stripe_client(self.context), session_id).get("client_secret") or ""
+
+    def confirm_checkout_session(self, session_id: str, payment_method: str) -> CheckoutSession:
+        """Pay (or save a card for) a hosted session with a payment method that Stripe.js made
+        in the customer's browser, so the card number never reaches us. A decline leaves the
+        session open with Stripe's message; a card needing 3-D Secure answers requires_action
+        (Stripe.js completes it on the same page). A session already complete is answered as
+        it is."""
+        client = stripe_client(self.context)
+        intent = self._intent(client, session_id)
+        declined = ""
+        if intent.get("status") in ("requires_payment_method", "requires_confirmation"):
+            try:
+                if session_id.startswith("seti_"):
+                    client.v1.setup_intents.confirm(
+                        session_id, params={"payment_method": payment_method})
+                else:
+                    client.v1.payment_intents.update(
+                        session_id, params={"payment_method": payment_method})
+                    client.v1.payment_intents.confirm(session_id)
+            except stripe.CardError as exc:
+                declined = error_body(exc).get("message") or "Your card was declined"
+            except stripe.StripeError as exc:
+                raise translated(exc) from exc
+        session = self.get_checkout_session(session_id)
+        if declined and session.status == SessionStatus.OPEN and not session.failure_message:
+            session = replace(session, failure_code=PAYMENT_FAILED, failure_message=declined)
+        return session
 
     # --- off-session charges ------------------------------------------------------------
 

@@ -12,6 +12,9 @@ launcher adds them to the fake, each the way Stripe documents it, and nothing el
 * `GET /v1/payment_intents/search?query=metadata['k']:'v'` (only that query shape).
 * PaymentIntents accept `description` and `setup_future_usage`.
 * Confirming a SetupIntent that has a customer attaches the payment method to that customer.
+* A PaymentIntent whose charge was declined (`requires_payment_method`) takes a new payment
+  method and can be confirmed again (localstripe keeps the failed charge as its latest one, so
+  its status would never leave `requires_payment_method`).
 * The store stays in memory (localstripe otherwise pickles it to a shared file in /tmp).
 """
 
@@ -48,6 +51,18 @@ def _setup_intent_attach(self, pm):
 
 
 resources.SetupIntent._attach_pm = _setup_intent_attach
+
+_pi_update = resources.PaymentIntent._api_update.__func__
+
+
+def _payment_intent_update(cls, id, **data):
+    intent = cls._api_retrieve(id)
+    if "payment_method" in data and intent.status == "requires_payment_method":
+        intent.latest_charge = None  # a new try: the declined charge stays in /v1/charges
+    return _pi_update(cls, id, **data)
+
+
+resources.PaymentIntent._api_update = classmethod(_payment_intent_update)
 
 _replays: dict[tuple[str, str], tuple[str, bytes, int, bytes]] = {}
 _locks: dict[tuple[str, str], asyncio.Lock] = {}
