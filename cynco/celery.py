@@ -18,4 +18,8 @@ app.conf.beat_schedule = {
         "task": "cynco.tasks.purge_idempotency_records",
         "schedule": crontab(minute=17),
     },
+    "release-expired-balance-locks": {
+        "task": "billing.tasks.release_expired_balance_locks",
+        "schedule": 15.0,
+    },
 }

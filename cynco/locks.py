@@ -40,3 +40,16 @@ def lock_customer(customer_id: str) -> None:
         if getattr(getattr(exc, "__cause__", None), "sqlstate", None) == "55P03":
             raise ConcurrentRequest() from exc
         raise
+
+
+def try_lock_customer(customer_id: str) -> bool:
+    """Take the customer's lock if it is free, without waiting; False when someone holds it.
+
+    For background jobs that already hold row locks (SKIP LOCKED batches): waiting for the
+    customer lock there could deadlock with a request that holds it and wants those rows.
+    """
+    if not connection.in_atomic_block:
+        raise RuntimeError("try_lock_customer must run inside a transaction")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [customer_lock_key(customer_id)])
+        return bool(cursor.fetchone()[0])

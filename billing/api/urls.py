@@ -12,4 +12,5 @@ urlpatterns = [
     path("api-keys", key_views.ApiKeysView.as_view(), name="api-keys"),
     path("test/clock", clock_views.TestClockView.as_view(), name="test-clock"),
     path("", include("billing.api.catalog_urls")),
+    path("", include("billing.api.entitlement_urls")),
 ]
