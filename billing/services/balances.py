@@ -38,6 +38,9 @@ def balance_settle(balance: Balance, at: datetime) -> Balance:
             balance.period_anchor, balance.reset_interval, balance.reset_count,
             balance.anchor_day, at,
         )
+        # The period that holds `at` never starts before the one that just ended (a plan's
+        # period may be shorter than its price's interval, e.g. after a trial).
+        start = max(start, balance.period_end)
         balance_close_period(balance, closed_at=at, next_start=start, next_end=end)
     return balance
 
@@ -145,7 +148,7 @@ def balance_apply_grants(
     schedule = _schedule(grants, at)
     if balance is None:
         anchor, interval, count, day, driver = schedule or (at, None, 1, None, None)
-        start, end = period_at(anchor, interval, count, day, at)
+        start, end = _current_period(schedule, grants, at)
         balance = Balance(
             merchant_id=customer.merchant_id, environment=customer.environment,
             customer=customer, feature=feature, entity_key=entity_key, period_anchor=anchor,
@@ -158,7 +161,7 @@ def balance_apply_grants(
         setattr(balance, name, value)
     if schedule is not None:
         anchor, interval, count, day, driver = schedule
-        start, end = period_at(anchor, interval, count, day, at)
+        start, end = _current_period(schedule, grants, at)
         moved = start > balance.period_start
         balance.period_anchor, balance.reset_interval = anchor, interval
         balance.reset_count, balance.anchor_day, balance.subscription = count, day, driver
@@ -172,6 +175,21 @@ def balance_apply_grants(
         balance.period_end = end
     balance.save()
     return balance
+
+
+def _current_period(schedule, grants: list[BalanceGrant], at: datetime):
+    """The period holding `at`: the driving plan's own current period when the balance follows
+    its billing periods and `at` lies in it, else the schedule's period."""
+    anchor, interval, count, day, driver = schedule or (at, None, 1, None, None)
+    follows = any(
+        g.subscription_id == getattr(driver, "id", None) and g.reset_interval is None
+        and g.source == BalanceGrant.Source.SUBSCRIPTION for g in grants
+    )
+    if follows and driver.current_period_end is not None and (
+        driver.current_period_start <= at < driver.current_period_end
+    ):
+        return driver.current_period_start, driver.current_period_end
+    return period_at(anchor, interval, count, day, at)
 
 
 def _terms(grants: list[BalanceGrant], feature: Feature, at: datetime) -> dict:

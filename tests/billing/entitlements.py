@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from billing.models import Customer
+from billing.periods import next_period_end
 from cynco import clock
 from cynco.tenancy import Scope
 from tests.billing.catalog import CUSTOMERS, define, metered, monthly, subscribe_directly, switch
@@ -37,13 +38,14 @@ def plan(api, slug: str, *features, amount: int = 2000, **extra) -> dict:
 
 
 def customer_on(api, merchant, product: str | None, customer: str = "user_1", *,
-                quantity: int = 1, days: int = 30):
-    """Customer `customer` (created if new) on `product` from now for `days` days."""
+                quantity: int = 1, days: int | None = None):
+    """Customer `customer` (created if new) on `product` from now, for a month (or `days`)."""
     api.post(CUSTOMERS, {"customerId": customer})
     if product is None:
         return None
     start = clock.now(test_scope(merchant))
-    return subscribe_directly(customer, product, start=start, end=start + timedelta(days=days),
+    end = start + timedelta(days=days) if days else next_period_end(start, "month", 1)
+    return subscribe_directly(customer, product, start=start, end=end,
                               merchant_id=merchant.merchant.id, quantity=quantity)
 
 
