@@ -137,6 +137,26 @@ def tiered_amount(mode: TiersMode, tiers: Sequence[Tier], quantity: Decimal | in
     raise ValueError(f"tiers mode must be one of {', '.join(TIERS_MODES)}, not {mode!r}")
 
 
+def price_amount(
+    *, amount: int, quantity: Decimal | int, tiers_mode: str | None = None,
+    tiers: Sequence[dict] | None = None,
+) -> int:
+    """What one period of a price costs for `quantity` (seats): the tier table when the price
+    has one (`tiers` as stored on the wire: upTo / unitAmount / flatAmount), else
+    `amount` x quantity."""
+    if tiers:
+        table = [
+            Tier(
+                Decimal(str(row["upTo"])) if row["upTo"] is not None else None,
+                row["unitAmount"],
+                row.get("flatAmount") or 0,
+            )
+            for row in tiers
+        ]
+        return tiered_amount(tiers_mode, table, quantity)
+    return per_unit_amount(amount, quantity)
+
+
 def validate_tiers(tiers: Iterable[Tier]) -> list[tuple[str, str]]:
     """Every problem of a tier table, as (field, message) pairs; an empty list means valid.
 

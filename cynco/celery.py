@@ -18,6 +18,18 @@ app.conf.beat_schedule = {
         "task": "cynco.tasks.purge_idempotency_records",
         "schedule": crontab(minute=17),
     },
+    "deliver-due-webhooks": {
+        "task": "billing.tasks.deliver_due_webhooks",
+        "schedule": crontab(),  # every minute
+    },
+    "reconcile-ledger": {
+        "task": "ledger.tasks.reconcile_ledger_daily",
+        "schedule": crontab(hour=2, minute=40),
+    },
+    "recover-pending-payment-attempts": {
+        "task": "gateways.tasks.recover_pending_payment_attempts",
+        "schedule": crontab(),  # every minute
+    },
     "release-expired-balance-locks": {
         "task": "billing.tasks.release_expired_balance_locks",
         "schedule": 15.0,

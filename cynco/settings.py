@@ -5,6 +5,7 @@ Every variable is listed in README.md ("Configuration").
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from pathlib import Path
 
@@ -94,6 +95,13 @@ DATABASES = {
         "ATOMIC_REQUESTS": False,
     }
 }
+# One test database per checkout (test_<name>_<hash of this folder>), so two checkouts testing
+# against one PostgreSQL server at the same time never drop each other's database.
+DATABASES["default"]["TEST"] = {
+    "NAME": "test_{}_{}".format(
+        DATABASES["default"]["NAME"], hashlib.sha256(str(BASE_DIR).encode()).hexdigest()[:8]
+    )
+}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")
@@ -158,6 +166,12 @@ IDEMPOTENCY_STALE_SECONDS = env.int("IDEMPOTENCY_STALE_SECONDS", default=300)
 # How long one customer's operation waits for another's before answering 429 CONCURRENT_REQUEST.
 CUSTOMER_LOCK_WAIT_SECONDS = env.float("CUSTOMER_LOCK_WAIT_SECONDS", default=5.0)
 
+# Outgoing webhooks: seconds a merchant's endpoint has to answer, how many hours a failing
+# delivery keeps being retried (at least 24, API.md), how many deliveries a worker claims at once.
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+WEBHOOK_RETRY_HOURS = max(24, env.int("WEBHOOK_RETRY_HOURS", default=24))
+WEBHOOK_BATCH_SIZE = env.int("WEBHOOK_BATCH_SIZE", default=50)
+
 # Celery: Redis when REDIS_URL is set, else a broker kept in files under var/ (no service needed).
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or REDIS_URL or "filesystem://"
 CELERY_BROKER_TRANSPORT_OPTIONS = (
@@ -193,11 +207,43 @@ Path(STATIC_ROOT).mkdir(parents=True, exist_ok=True)
 
 # Per-merchant set-up owned by the apps, called by cynco.merchants.merchant_create for each
 # environment inside its transaction (cynco imports no app; the apps register here).
-MERCHANT_SETUP_HOOKS: list[str] = []
+MERCHANT_SETUP_HOOKS: list[str] = [
+    "ledger.services.chart.create_chart",
+]
 # Demo data for `manage.py seed_demo` (what `make run` shows a newcomer), by app.
 DEMO_SEEDERS: list[str] = [
     "billing.demo_catalog.seed_demo_catalog",
 ]
+# Providers of the figures `reconcile_ledger` compares the books with (docs/accounting.md):
+# dotted paths of functions `(scope) -> ledger.reconciliation.ExpectedFigures`. Billing adds its.
+LEDGER_RECONCILIATION_SOURCES: list[str] = []
 
 # Largest request body accepted (bytes); larger is 413 PAYLOAD_TOO_LARGE.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("API_MAX_BODY_BYTES", default=1024 * 1024)
+
+# Gateways (docs/gateways.md). Installed gateway classes by name; the server's default gateway
+# per environment (an operator may assign a merchant+environment its own account in the admin).
+GATEWAY_CLASSES = {"sandbox": "gateways.sandbox.gateway.SandboxGateway"}
+GATEWAY_DEFAULT_LIVE = env.str("GATEWAY_DEFAULT_LIVE", default="sandbox")
+GATEWAY_DEFAULT_TEST = env.str("GATEWAY_DEFAULT_TEST", default="sandbox")
+# Fernet keys for gateway secrets at rest (first encrypts, all decrypt); unset → derived from
+# SECRET_KEY.
+GATEWAY_ENCRYPTION_KEYS = env.list("GATEWAY_ENCRYPTION_KEYS", default=[])
+# The server's own credentials per gateway (Stripe and CHIP add theirs here).
+SANDBOX_WEBHOOK_SECRET = env.str("SANDBOX_WEBHOOK_SECRET", default="") or (
+    "sandbox-" + hashlib.sha256(("sandbox:" + SECRET_KEY).encode()).hexdigest()[:32]
+)
+GATEWAY_DEFAULT_CREDENTIALS = {"sandbox": {"webhook_secret": SANDBOX_WEBHOOK_SECRET}}
+# The hosted checkout page of a sandbox session ({base}: PUBLIC_BASE_URL).
+SANDBOX_CHECKOUT_URL = env.str(
+    "SANDBOX_CHECKOUT_URL", default="{base}/checkout/sandbox/{session_id}"
+)
+# Pending payment attempts untouched this long are asked about by the sweeper; attempts that
+# never reached the gateway are sent then, unless older than GATEWAY_PENDING_MAX_AGE_HOURS
+# (then canceled: too late to charge a customer for it).
+GATEWAY_RECOVERY_AFTER_SECONDS = env.int("GATEWAY_RECOVERY_AFTER_SECONDS", default=120)
+GATEWAY_PENDING_MAX_AGE_HOURS = env.int("GATEWAY_PENDING_MAX_AGE_HOURS", default=12)
+# Called (dotted paths) when a payment attempt settles after its execute call returned (webhook,
+# recovery), and with every processed incoming gateway event. Billing registers here.
+PAYMENT_ATTEMPT_HANDLERS: list[str] = []
+GATEWAY_EVENT_HANDLERS: list[str] = []

@@ -29,3 +29,23 @@ def public_api(merchant):
 @pytest.fixture
 def live_api(merchant):
     return Api(merchant.secret_live)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def celery_runs_tasks_inline():
+    """Tasks queued with .delay() run at once in the caller, as a worker would run them."""
+    from cynco.celery import app
+
+    app.conf.task_always_eager = True
+    yield
+
+
+@pytest.fixture
+def receiver():
+    """A real local HTTP endpoint that records what webhooks send it."""
+    from tests.billing.webhook_receiver import start_receiver
+
+    endpoint, server = start_receiver()
+    yield endpoint
+    server.shutdown()
+    server.server_close()

@@ -81,3 +81,11 @@ def data_of(response, status: int = 200):
     body = response.json()
     assert body["success"] is True, body
     return body["data"]
+
+
+def key_id_of(raw_key: str) -> str:
+    """The id (`pak_…`) of the API key whose raw value is `raw_key`."""
+    from cynco.keys import hash_key
+    from cynco.models import ApiKey
+
+    return ApiKey.objects.get(key_hash=hash_key(raw_key)).id

@@ -1,3 +1,3 @@
-"""The operator console for billing: catalog, customers, subscriptions."""
+"""Billing's operator console, one module per area (Django imports this package at start-up)."""
 
-from billing.admin import catalog, customers  # noqa: F401
+from billing.admin import audit, catalog, customers, webhooks  # noqa: F401

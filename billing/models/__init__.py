@@ -6,4 +6,6 @@ Areas add a line below (`from billing.models.<area> import *`, with `__all__` in
 from billing.models.catalog import *  # noqa: E402,F401,F403
 from billing.models.customers import *  # noqa: E402,F401,F403
 from billing.models.subscriptions import *  # noqa: E402,F401,F403
+from billing.models.audit import *  # noqa: E402,F401,F403
+from billing.models.webhooks import *  # noqa: E402,F401,F403
 from billing.models.entitlements import *  # noqa: E402,F401,F403

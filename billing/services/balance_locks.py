@@ -20,7 +20,7 @@ from billing.models import Balance, BalanceLock, UsageEvent
 from billing.services.balances import (
     balance_refresh_lock_expiry, balance_release_expired, balance_settle,
 )
-from billing.services.usage import standing_of
+from billing.services.usage import announce_threshold, standing_of
 from cynco import clock
 from cynco.errors import Conflict, LockAlreadyFinalized, LockExpired, NotFound
 from cynco.locks import lock_customer, try_lock_customer
@@ -76,10 +76,12 @@ def _finalize(scope, held: BalanceLock, balance: Balance, action: str, override,
     standing = standing_of(balance)
     standing.reserved -= held.amount
     standing.used += used
+    level = threshold_level(standing)
     Balance.objects.filter(pk=balance.pk).update(
-        reserved=F("reserved") - held.amount, used=F("used") + used,
-        threshold_sent=threshold_level(standing), updated_at=at,
+        reserved=F("reserved") - held.amount, used=F("used") + used, threshold_sent=level,
+        updated_at=at,
     )
+    announce_threshold(scope, balance, standing, level)
     balance.refresh_from_db(fields=["reserved"])
     balance_refresh_lock_expiry(balance)
     if used:

@@ -17,10 +17,12 @@ from django.db import connection, transaction
 from django.db.models import F
 
 from billing.entitlement_rules import ZERO, Standing, threshold_level
-from billing.models import Balance, BalanceLock, Feature, UsageEvent
+from billing.models import Balance, BalanceLock, Customer, Feature, UsageEvent
 from billing.services.balances import balance_settle
+from billing.services.webhooks import emit_event
 from cynco import clock
 from cynco.errors import Conflict, CustomerNotFound, FeatureNotFound, ValidationFailed
+from cynco.fields import usage_number
 from cynco.locks import lock_customer
 from cynco.tenancy import Scope
 
@@ -210,14 +212,13 @@ def _record(
         used=F("used") + amount, reserved=F("reserved") + reserved, threshold_sent=level,
         updated_at=at,
     )
+    announce_threshold(scope, balance, standing, level)
     UsageEvent.objects.create(
         merchant_id=scope.merchant_id, environment=scope.environment,
         customer_id=balance.customer_id, feature_id=balance.feature_id, entity_key=entity_key,
         amount=amount, source=source, idempotency_key=idempotency_key, metadata=metadata,
         created_at=at,
     )
-    # TODO(webhooks): emit entitlement.threshold_reached / entitlement.exhausted when
-    # level > balance.threshold_sent, once billing.services.webhooks lands on main.
 
 
 def _reserve(
@@ -243,8 +244,31 @@ def _reserve(
     expiry = held.expires_at
     if balance.next_lock_expiry is not None:
         expiry = min(expiry, balance.next_lock_expiry)
+    level = threshold_level(standing)
     Balance.objects.filter(pk=balance.pk).update(
-        reserved=F("reserved") + amount, next_lock_expiry=expiry,
-        threshold_sent=threshold_level(standing), updated_at=at,
+        reserved=F("reserved") + amount, next_lock_expiry=expiry, threshold_sent=level,
+        updated_at=at,
     )
+    announce_threshold(scope, balance, standing, level)
     return held.lock_key
+
+
+def announce_threshold(scope: Scope, balance: Balance, standing: Standing, level: int) -> None:
+    """Emit `entitlement.threshold_reached` (80% used) or `entitlement.exhausted` (100%) when
+    the balance just crossed that level this period (once each; a correction that drops
+    below re-arms it). Rare, so its two extra reads stay off the common path."""
+    if level <= balance.threshold_sent:
+        return
+    customer = Customer.objects.only("external_id").get(pk=balance.customer_id)
+    feature = Feature.objects.only("slug").get(pk=balance.feature_id)
+    emit_event(
+        scope=scope,
+        type="entitlement.exhausted" if level >= 100 else "entitlement.threshold_reached",
+        data={
+            "customerId": customer.id, "externalId": customer.external_id,
+            "feature": feature.slug, "entityId": balance.entity_key or None,
+            "threshold": level, "granted": usage_number(standing.granted),
+            "usage": usage_number(standing.usage), "balance": usage_number(standing.left),
+            "periodStart": balance.period_start, "periodEnd": balance.period_end,
+        },
+    )

@@ -1,3 +1,5 @@
-"""Routes of /api/v1/ledger/ (secret keys only)."""
+"""Routes of /api/v1/ledger/ (secret keys only; paths without a trailing slash)."""
 
-urlpatterns: list = []
+from ledger.api import books_urls, reports_urls
+
+urlpatterns = [*books_urls.urlpatterns, *reports_urls.urlpatterns]

@@ -462,3 +462,20 @@ def test_is_iso_currency_refuses_anything_else(code):
     assert not is_iso_currency(code)
     with pytest.raises(UnknownCurrency):
         minor_unit_exponent(code)
+
+
+class TestPriceAmount:
+    """price_amount: a subscription's period amount from a price as stored."""
+
+    def test_a_flat_price_times_seats(self):
+        from billing.pricing import price_amount
+
+        assert price_amount(amount=2000, quantity=3) == 6000
+
+    def test_a_graduated_price_from_its_stored_tiers(self):
+        from billing.pricing import price_amount
+
+        tiers = [{"upTo": 5, "unitAmount": 1000, "flatAmount": 0},
+                 {"upTo": None, "unitAmount": 500, "flatAmount": 0}]
+        assert price_amount(amount=0, quantity=7, tiers_mode="graduated", tiers=tiers) == 6000
+        assert price_amount(amount=0, quantity=7, tiers_mode="volume", tiers=tiers) == 3500

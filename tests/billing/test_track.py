@@ -1,8 +1,10 @@
 """`/track`: recording usage that already happened (API.md, track)."""
 
+import json
+
 import pytest
 
-from billing.models import Balance, UsageEvent
+from billing.models import Balance, OutgoingEvent, UsageEvent
 from tests.billing.entitlements import (
     SPEND_CAPS, TRACK, check, customer_on, metered, plan, state_of, switch, track,
 )
@@ -156,3 +158,23 @@ def test_no_key_other_merchant_and_live_are_kept_apart(api, merchant, other_merc
     response = api.post(TRACK, {"customer": "user_1", "feature": "nothing"})
     assert response.status_code == 404 and error_of(response)["code"] == "FEATURE_NOT_FOUND"
     assert UsageEvent.objects.count() == 0
+
+
+def test_80_percent_and_exhaustion_are_announced_once_each_per_period(api, merchant):
+    plan(api, "pro", metered("messages", 10))
+    customer_on(api, merchant, "pro")
+    track(api, "messages", amount=7)
+    assert OutgoingEvent.objects.count() == 0
+    track(api, "messages")
+    track(api, "messages")
+    check(api, "messages", sendEvent=True)
+    track(api, "messages", amount=3)
+    events = list(OutgoingEvent.objects.order_by("created_at", "id"))
+    assert [e.type for e in events] == ["entitlement.threshold_reached",
+                                        "entitlement.exhausted"]
+    data = json.loads(events[0].payload)["data"]
+    assert (data["feature"], data["externalId"], data["threshold"], data["usage"],
+            data["balance"]) == ("messages", "user_1", 80, 8, 2)
+    track(api, "messages", amount=-10)  # a correction re-arms them
+    track(api, "messages", amount=9)
+    assert OutgoingEvent.objects.count() == 3

@@ -3,7 +3,7 @@
 import pytest
 import time_machine
 
-from portal.links import LinkExpired, LinkInvalid, LinkTarget, make_token, read_token
+from cynco.links import LinkExpired, LinkInvalid, LinkTarget, make_token, read_token
 
 
 def test_a_token_opens_what_it_was_made_for():

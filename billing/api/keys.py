@@ -1,4 +1,4 @@
-"""`/api-keys`: create (raw key shown once), list (masked), revoke.
+"""`/api-keys`: create (raw key shown once), list (masked), revoke; each change is audited.
 
 A key lists and revokes the keys of its own environment. A live secret key may also create test
 keys (`environment: "test"`); a test key may never create live ones, since test keys tend to be
@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from cynco import merchants
+from billing.api.actors import actor_of
+from billing.api.query import required_query_param
+from billing.services.api_keys import api_key_issue, api_key_withdraw
 from cynco.api.views import ApiView
-from cynco.errors import Forbidden, NotFound, ValidationFailed
+from cynco.errors import Forbidden
 from cynco.fields import StrictCharField
 from cynco.models import ApiKey, Environment
 from cynco.responses import ok
@@ -57,11 +59,13 @@ class ApiKeysView(ApiView):
         environment = values.get("environment", request.auth.environment)
         if environment not in creatable_environments(request.auth):
             raise Forbidden("A test key cannot create live keys")
-        key, raw = merchants.api_key_create(
-            scope=Scope(request.auth.merchant_id, environment),
+        key, raw = api_key_issue(
+            scope=self.scope,
+            key_scope=Scope(request.auth.merchant_id, environment),
             name=values["name"],
             key_type=values["type"],
             scopes=values.get("scopes"),
+            actor=actor_of(request),
         )
         return ok({**api_key_data(key), "rawKey": raw}, status=201)
 
@@ -70,11 +74,6 @@ class ApiKeysView(ApiView):
         return ok([api_key_data(key) for key in keys])
 
     def delete(self, request):
-        key_id = request.query_params.get("id")
-        if not key_id:
-            raise ValidationFailed.field("id", "This query parameter is required.")
-        target = ApiKey.objects.for_scope(self.scope).filter(pk=key_id).first()
-        if target is None:
-            raise NotFound("API key not found")
-        merchants.api_key_revoke(merchant_id=request.auth.merchant_id, key_id=target.pk)
+        key_id = required_query_param(request, "id")
+        api_key_withdraw(scope=self.scope, key_id=key_id, actor=actor_of(request))
         return ok({"revoked": True})

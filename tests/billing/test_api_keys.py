@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.factories import Api, data_of, error_of
+from tests.factories import Api, data_of, error_of, key_id_of
 
 pytestmark = pytest.mark.django_db
 
@@ -79,3 +79,36 @@ def test_replaying_a_key_creation_returns_the_same_key_without_storing_the_secre
     assert again["id"] == first["id"]
     assert first["rawKey"] and again["rawKey"] is None
     assert [k["name"] for k in data_of(api.get(KEYS_PATH))].count("retry-safe") == 1
+
+
+def test_creating_and_revoking_a_key_is_audited_with_the_key_that_did_it(merchant, api):
+    created = data_of(api.post(KEYS_PATH, {"name": "CI", "type": "secret"}), 201)
+    data_of(api.delete(f"{KEYS_PATH}?id={created['id']}"))
+    data_of(api.delete(f"{KEYS_PATH}?id={created['id']}"))  # already revoked: nothing new
+
+    trail = data_of(api.get("/api/v1/pay/audit"))
+    assert [row["event"] for row in trail] == ["api_key.revoked", "api_key.created"]
+    revoked, made = trail
+    assert made["actorType"] == "api"
+    assert made["actorKeyId"] == key_id_of(merchant.secret_test)
+    assert (made["resourceType"], made["resourceId"]) == ("api_key", created["id"])
+    assert made["details"] == {"name": "CI", "type": "secret", "environment": "test",
+                               "keyPrefix": created["keyPrefix"], "scopes": []}
+    assert created["rawKey"] not in str(trail)
+    assert revoked["resourceId"] == created["id"]
+
+
+def test_a_refused_key_request_leaves_no_audit_row(api):
+    from billing.models import AuditEvent
+
+    api.post(KEYS_PATH, {"name": "x", "type": "admin"})
+    api.post(KEYS_PATH, {"name": "x", "type": "secret", "environment": "live"})
+    api.delete(f"{KEYS_PATH}?id=pak_nothing")
+    assert not AuditEvent.objects.exists()
+
+
+def test_a_test_key_made_by_a_live_key_is_audited_in_live(live_api, api):
+    data_of(live_api.post(KEYS_PATH, {"name": "ci", "type": "secret", "environment": "test"}), 201)
+    assert [row["event"] for row in data_of(live_api.get("/api/v1/pay/audit"))] == [
+        "api_key.created"]
+    assert data_of(api.get("/api/v1/pay/audit")) == []

@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('billing', '0001_initial'),
+        ('billing', '0002_webhooks_audit'),
         ('cynco', '0001_initial'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

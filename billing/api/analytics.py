@@ -1,0 +1,40 @@
+"""`GET /analytics` (headline figures) and `GET /analytics?view=timeline&months=N`."""
+
+from __future__ import annotations
+
+from billing.currencies import is_iso_currency
+from billing.selectors.analytics import analytics_summary, revenue_timeline
+from cynco import clock
+from cynco.api.views import ApiView
+from cynco.errors import ValidationFailed
+from cynco.models import Merchant
+from cynco.responses import ok
+
+MAX_MONTHS = 36
+
+
+def _months(raw: str | None) -> int:
+    if raw is None or raw == "":
+        return 12
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_MONTHS:
+        raise ValidationFailed.field("months", f"Must be an integer from 1 to {MAX_MONTHS}.")
+    return int(raw)
+
+
+class AnalyticsView(ApiView):
+    def get(self, request):
+        params = request.query_params
+        view = params.get("view", "summary")
+        if view not in ("summary", "timeline"):
+            raise ValidationFailed.field("view", "Must be 'summary' or 'timeline'.")
+        currency = params.get("currency") or (
+            Merchant.objects.values_list("default_currency", flat=True)
+            .get(pk=self.scope.merchant_id)
+        )
+        if not is_iso_currency(currency):
+            raise ValidationFailed.field("currency", "Must be an ISO 4217 code such as MYR.")
+        at = clock.now(self.scope)
+        if view == "timeline":
+            months = _months(params.get("months"))
+            return ok(revenue_timeline(scope=self.scope, currency=currency, at=at, months=months))
+        return ok(analytics_summary(scope=self.scope, currency=currency, at=at))

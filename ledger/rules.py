@@ -1,0 +1,246 @@
+"""Posting rules: one function per business event, each posting one balanced entry.
+
+Billing calls these inside the transaction of the event (DESIGN.md, Ledger), with plain values:
+amounts in minor units, an ISO currency, the id of the record that caused the event, the gateway
+name. The ledger imports nothing from billing or the gateways. Each rule posts at most once per
+source: calling it again (a retry, a redelivered webhook) returns the entry already posted.
+`date` defaults to the business date of the scope's clock.
+
+    invoice finalized   DR 1200 receivable (total), DR 4900 discount /
+                        CR 4001 subscription, 4002 usage/overage, 4003 one-off, 2300 tax
+    payment captured    DR 1100-<gateway> / CR 1200
+    refund              DR 4910 / CR 1100-<gateway>
+    upgrade credit      DR 4001 / CR 2100      credit used on an invoice  DR 2100 / CR 1200
+    write-off           DR 6200 / CR 1200
+    gateway fee         DR 6100 / CR 1100-<gateway>
+    reversal            every line of the reversed entry, debit and credit swapped
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date as Date
+
+from cynco import clock
+from cynco.tenancy import Scope
+from ledger import chart_of_accounts as chart
+from ledger.models import EntryKind, JournalEntry, SourceType
+from ledger.services.posting import (
+    Line,
+    PostingError,
+    credit,
+    debit,
+    minor_units,
+    post_entry,
+)
+
+GATEWAY_NAME = re.compile(r"^[a-z][a-z0-9_]{0,30}$")
+
+
+def invoice_finalized(
+    *,
+    scope: Scope,
+    invoice_id: str,
+    currency: str,
+    subscription: int = 0,
+    usage: int = 0,
+    one_off: int = 0,
+    discount: int = 0,
+    tax: int = 0,
+    date: Date | None = None,
+    memo: str = "",
+) -> JournalEntry | None:
+    """An invoice became final: the customer owes its total (an overage invoice is `usage`).
+
+    Returns None for an invoice of nothing at all, which has no entry.
+    """
+    for name, amount in (("subscription", subscription), ("usage", usage), ("one_off", one_off),
+                         ("discount", discount), ("tax", tax)):
+        minor_units(name, amount)
+    revenue = subscription + usage + one_off
+    if discount > revenue:
+        raise PostingError("a discount cannot exceed the invoice's lines")
+    if not (revenue or tax):
+        return None
+    total = revenue - discount + tax
+    return post_entry(
+        scope=scope,
+        source_type=SourceType.INVOICE,
+        source_id=invoice_id,
+        kind=EntryKind.INVOICE_FINALIZED,
+        invoice_id=invoice_id,
+        date=_date(scope, date),
+        memo=memo or f"Invoice {invoice_id} finalized",
+        lines=[
+            debit(chart.RECEIVABLE, total, currency),
+            debit(chart.DISCOUNTS, discount, currency),
+            credit(chart.SUBSCRIPTION_REVENUE, subscription, currency),
+            credit(chart.USAGE_REVENUE, usage, currency),
+            credit(chart.ONE_OFF_REVENUE, one_off, currency),
+            credit(chart.TAX_PAYABLE, tax, currency),
+        ],
+    )
+
+
+def payment_captured(
+    *,
+    scope: Scope,
+    payment_id: str,
+    gateway: str,
+    amount: int,
+    currency: str,
+    invoice_id: str = "",
+    date: Date | None = None,
+    memo: str = "",
+) -> JournalEntry:
+    """A gateway captured a customer's payment: the money waits in its clearing account."""
+    return _two_lines(
+        scope, SourceType.PAYMENT, payment_id, EntryKind.PAYMENT_CAPTURED,
+        debit_code=_clearing(gateway), credit_code=chart.RECEIVABLE, amount=amount,
+        currency=currency, invoice_id=invoice_id, date=date,
+        memo=memo or f"Payment {payment_id} captured by {gateway}",
+    )
+
+
+def refund_issued(
+    *,
+    scope: Scope,
+    refund_id: str,
+    gateway: str,
+    amount: int,
+    currency: str,
+    invoice_id: str = "",
+    date: Date | None = None,
+    memo: str = "",
+) -> JournalEntry:
+    """Money went back to a customer through a gateway (a contra-revenue, not a revenue debit)."""
+    return _two_lines(
+        scope, SourceType.REFUND, refund_id, EntryKind.REFUND,
+        debit_code=chart.REFUNDS, credit_code=_clearing(gateway), amount=amount,
+        currency=currency, invoice_id=invoice_id, date=date,
+        memo=memo or f"Refund {refund_id} through {gateway}",
+    )
+
+
+def upgrade_credit_granted(
+    *,
+    scope: Scope,
+    change_id: str,
+    amount: int,
+    currency: str,
+    date: Date | None = None,
+    memo: str = "",
+) -> JournalEntry:
+    """An upgrade credited the unused part of the old plan: revenue given back, owed as credit."""
+    return _two_lines(
+        scope, SourceType.SUBSCRIPTION_CHANGE, change_id, EntryKind.UPGRADE_CREDIT,
+        debit_code=chart.SUBSCRIPTION_REVENUE, credit_code=chart.CUSTOMER_CREDIT, amount=amount,
+        currency=currency, invoice_id="", date=date,
+        memo=memo or f"Credit for subscription change {change_id}",
+    )
+
+
+def customer_credit_applied(
+    *,
+    scope: Scope,
+    invoice_id: str,
+    amount: int,
+    currency: str,
+    date: Date | None = None,
+    memo: str = "",
+) -> JournalEntry:
+    """A customer's credit paid (part of) an invoice."""
+    return _two_lines(
+        scope, SourceType.INVOICE, invoice_id, EntryKind.CREDIT_APPLIED,
+        debit_code=chart.CUSTOMER_CREDIT, credit_code=chart.RECEIVABLE, amount=amount,
+        currency=currency, invoice_id=invoice_id, date=date,
+        memo=memo or f"Customer credit applied to invoice {invoice_id}",
+    )
+
+
+def invoice_written_off(
+    *,
+    scope: Scope,
+    invoice_id: str,
+    amount: int,
+    currency: str,
+    date: Date | None = None,
+    memo: str = "",
+) -> JournalEntry:
+    """What is left unpaid of an invoice will not be collected."""
+    return _two_lines(
+        scope, SourceType.INVOICE, invoice_id, EntryKind.WRITE_OFF,
+        debit_code=chart.BAD_DEBT, credit_code=chart.RECEIVABLE, amount=amount,
+        currency=currency, invoice_id=invoice_id, date=date,
+        memo=memo or f"Invoice {invoice_id} written off",
+    )
+
+
+def gateway_fee_charged(
+    *,
+    scope: Scope,
+    payment_id: str,
+    gateway: str,
+    amount: int,
+    currency: str,
+    invoice_id: str = "",
+    date: Date | None = None,
+    memo: str = "",
+) -> JournalEntry:
+    """A gateway kept a fee out of a payment it holds for the merchant."""
+    return _two_lines(
+        scope, SourceType.PAYMENT, payment_id, EntryKind.GATEWAY_FEE,
+        debit_code=chart.GATEWAY_FEES, credit_code=_clearing(gateway), amount=amount,
+        currency=currency, invoice_id=invoice_id, date=date,
+        memo=memo or f"{gateway} fee on payment {payment_id}",
+    )
+
+
+def entry_reversed(
+    *, scope: Scope, entry_id: str, date: Date | None = None, memo: str = ""
+) -> JournalEntry:
+    """Correct a posted entry by posting its mirror image (an entry is reversed at most once)."""
+    original = JournalEntry.objects.for_scope(scope).filter(pk=entry_id).first()
+    if original is None:
+        raise PostingError(f"no journal entry {entry_id} in this merchant environment")
+    return post_entry(
+        scope=scope,
+        source_type=SourceType.JOURNAL_ENTRY,
+        source_id=original.pk,
+        kind=EntryKind.REVERSAL,
+        invoice_id=original.invoice_id,
+        reversal_of=original,
+        date=_date(scope, date),
+        memo=memo or f"Reversal of {original.pk} ({original.memo})",
+        lines=[
+            Line(line.account.code, line.currency, debit=line.credit, credit=line.debit)
+            for line in original.lines.select_related("account")
+        ],
+    )
+
+
+def _two_lines(
+    scope: Scope, source_type: str, source_id: str, kind: str, *, debit_code: str,
+    credit_code: str, amount: int, currency: str, invoice_id: str, date: Date | None, memo: str,
+) -> JournalEntry:
+    minor_units("amount", amount, positive=True)
+    return post_entry(
+        scope=scope,
+        source_type=source_type,
+        source_id=source_id,
+        kind=kind,
+        invoice_id=invoice_id,
+        date=_date(scope, date),
+        memo=memo,
+        lines=[debit(debit_code, amount, currency), credit(credit_code, amount, currency)],
+    )
+
+
+def _clearing(gateway: str) -> str:
+    if not isinstance(gateway, str) or not GATEWAY_NAME.match(gateway):
+        raise PostingError(f"gateway must be a short lower-case name, got {gateway!r}")
+    return chart.clearing_code(gateway)
+
+
+def _date(scope: Scope, date: Date | None) -> Date:
+    return date if date is not None else clock.now(scope).date()

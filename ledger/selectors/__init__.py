@@ -1,0 +1,1 @@
+"""Reads of the ledger: accounts with balances, journal entries, statements, reconciliation."""
