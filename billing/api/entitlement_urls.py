@@ -2,7 +2,9 @@
 
 from django.urls import path
 
+from billing.api.balances import BalanceCreateView, BalanceUpdateView, EntitiesView
 from billing.api.spend_caps import SpendCapsView
+from billing.api.usage_events import EventsView
 from billing.api.usage import CheckView, FinalizeView, TrackView
 
 urlpatterns = [
@@ -10,4 +12,8 @@ urlpatterns = [
     path("track", TrackView.as_view(), name="track"),
     path("balances/finalize", FinalizeView.as_view(), name="balances-finalize"),
     path("spend-caps", SpendCapsView.as_view(), name="spend-caps"),
+    path("balances/create", BalanceCreateView.as_view(), name="balances-create"),
+    path("balances/update", BalanceUpdateView.as_view(), name="balances-update"),
+    path("entities", EntitiesView.as_view(), name="entities"),
+    path("events", EventsView.as_view(), name="events"),
 ]

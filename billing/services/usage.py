@@ -145,7 +145,7 @@ def entitlement_check(
         if lock is not None:
             answer.lock_id = _reserve(scope, balance, standing, required, lock, at)
         else:
-            _record(scope, balance, standing, required, at, source=UsageEvent.Source.CHECK,
+            record_usage(scope, balance, standing, required, at, source=UsageEvent.Source.CHECK,
                     entity_key=entity_key)
         return answer
 
@@ -182,7 +182,7 @@ def usage_track(
             return Answer(allowed=False, is_boolean=False, standing=standing,
                           spend_cap_exceeded=True)
         effective = amount if amount >= 0 else max(amount, -standing.used)
-        _record(scope, balance, standing, effective, at, source=UsageEvent.Source.TRACK,
+        record_usage(scope, balance, standing, effective, at, source=UsageEvent.Source.TRACK,
                 entity_key=entity_key, idempotency_key=idempotency_key, metadata=metadata)
         return Answer(allowed=standing.usable_after(), is_boolean=False, standing=standing,
                       recorded=True)
@@ -198,7 +198,7 @@ def _ungranted_balance(scope: Scope, target: Target, at: datetime) -> Balance:
     return balance
 
 
-def _record(
+def record_usage(
     scope: Scope, balance: Balance, standing: Standing, amount: Decimal, at: datetime, *,
     source: str, entity_key: str, idempotency_key: str | None = None,
     metadata: dict | None = None, reserved: Decimal = ZERO,
