@@ -157,22 +157,21 @@ def balance_apply_grants(
         )
         balance.save()
         return balance
-    for name, value in terms.items():
-        setattr(balance, name, value)
     if schedule is not None:
         anchor, interval, count, day, driver = schedule
         start, end = _current_period(schedule, grants, at)
-        moved = start > balance.period_start
-        balance.period_anchor, balance.reset_interval = anchor, interval
-        balance.reset_count, balance.anchor_day, balance.subscription = count, day, driver
-        if moved:
-            balance.save()
+        if start > balance.period_start:
+            # The old period closes on its own terms, for the plan that drove it.
             balance_close_period(
                 balance, closed_at=at, next_start=start, next_end=end,
                 close_end=min(balance.period_end or start, start),
             )
-            return balance
+            terms = _terms(grants, feature, at)
+        balance.period_anchor, balance.reset_interval = anchor, interval
+        balance.reset_count, balance.anchor_day, balance.subscription = count, day, driver
         balance.period_end = end
+    for name, value in terms.items():
+        setattr(balance, name, value)
     balance.save()
     return balance
 

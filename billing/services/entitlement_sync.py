@@ -176,7 +176,14 @@ def carry_over(
         if last is None:
             continue
         balance = Balance.objects.get(customer=customer, feature=feature, entity_key="")
-        leftover = max(last.granted - last.used, ZERO)
+        # The old plan's grant may have ended (canceled) before its period was closed.
+        allowance = sum(
+            (g.allowance for g in BalanceGrant.objects.filter(
+                subscription=from_subscription, feature=feature,
+                source=BalanceGrant.Source.SUBSCRIPTION)),
+            ZERO,
+        )
+        leftover = max(max(last.granted, allowance) - last.used, ZERO)
         if balances and leftover > 0:
             BalanceGrant.objects.create(
                 merchant_id=customer.merchant_id, environment=customer.environment,
