@@ -3,8 +3,8 @@
 One query finds the customer, the feature and its balance row. A plain check answers from it
 without a transaction. Everything that changes a balance runs in one transaction that takes
 lock_customer first, re-reads the row, settles what fell due (expired reservations, a period
-that ended), decides with billing.entitlement_rules, then updates the row in place with F()
-expressions and appends a UsageEvent: a constant handful of queries whatever the history.
+that ended), decides with billing.entitlement_rules, then updates the row in place and appends the
+UsageEvent in one statement: a constant handful of queries whatever the history.
 """
 
 from __future__ import annotations
@@ -14,10 +14,12 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.db import connection, transaction
+from psycopg.types.json import Jsonb
 from django.db.models import F
 
 from billing.entitlement_rules import ZERO, Standing, threshold_level
 from billing.models import Balance, BalanceLock, Customer, Feature, UsageEvent
+from billing.models.entitlements import new_usage_event_id
 from billing.services.balances import balance_settle
 from billing.services.webhooks import emit_event
 from cynco import clock
@@ -43,6 +45,20 @@ LEFT JOIN LATERAL (
 WHERE c.merchant_id = %s AND c.environment = %s AND c.external_id = %s
   AND c.deleted_at IS NULL
 LIMIT 1
+"""
+
+
+# The in-place update of the balance and the appended event, in one round trip.
+_RECORD_SQL = """
+WITH changed AS (
+  UPDATE billing_balance
+  SET used = used + %s, reserved = reserved + %s, threshold_sent = %s, updated_at = %s
+  WHERE id = %s
+  RETURNING id
+)
+INSERT INTO billing_usageevent (id, merchant_id, environment, customer_id, feature_id,
+  entity_key, amount, source, idempotency_key, metadata, created_at)
+SELECT %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s FROM changed
 """
 
 
@@ -208,17 +224,13 @@ def record_usage(
     standing.used += amount
     standing.reserved += reserved
     level = threshold_level(standing)
-    Balance.objects.filter(pk=balance.pk).update(
-        used=F("used") + amount, reserved=F("reserved") + reserved, threshold_sent=level,
-        updated_at=at,
-    )
+    with connection.cursor() as cursor:
+        cursor.execute(_RECORD_SQL, [
+            amount, reserved, level, at, balance.pk, new_usage_event_id(), scope.merchant_id,
+            scope.environment, balance.customer_id, balance.feature_id, entity_key, amount,
+            source, idempotency_key, None if metadata is None else Jsonb(metadata), at,
+        ])
     announce_threshold(scope, balance, standing, level)
-    UsageEvent.objects.create(
-        merchant_id=scope.merchant_id, environment=scope.environment,
-        customer_id=balance.customer_id, feature_id=balance.feature_id, entity_key=entity_key,
-        amount=amount, source=source, idempotency_key=idempotency_key, metadata=metadata,
-        created_at=at,
-    )
 
 
 def _reserve(
