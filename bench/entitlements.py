@@ -103,10 +103,10 @@ def insert_history(conninfo: str, merchant_id: str) -> None:
             conn.execute(
                 """INSERT INTO billing_usageevent (id, merchant_id, environment, customer_id,
                      feature_id, entity_key, amount, source, created_at)
-                   SELECT 'pue_bench' || %s || g, %s, 'live', %s, %s, '', 1, 'track',
+                   SELECT 'pue_' || %s || g, %s, 'live', %s, %s, '', 1, 'track',
                           now() - (g || ' seconds')::interval
                    FROM generate_series(1, %s) g""",
-                [name, merchant_id, ids[name], feature, count])
+                [f"{merchant_id[-12:]}{name}", merchant_id, ids[name], feature, count])
             conn.execute(
                 "UPDATE billing_balance SET used = used + %s WHERE customer_id = %s",
                 [count, ids[name]])
