@@ -22,6 +22,7 @@ from cynco.links import LinkExpired, LinkInvalid, read_token
 from cynco.tenancy import Scope
 from gateways.base import GatewayError, GatewayRejected
 from gateways.services.checkout import checkout_session_client_secret
+from gateways.services.recovery import attempt_refresh_after_action
 
 
 STRIPE_INTENTS = ("pi_", "seti_")  # a Stripe session is a PaymentIntent or a SetupIntent
@@ -90,6 +91,8 @@ def stripe_checkout(request, session_id: str):
     page again after 3-D Secure reads the intent and finishes the checkout."""
     checkout = Checkout.objects.select_related("customer").filter(
         gateway_session_id=session_id).first()
+    if checkout is None and session_id.startswith("pi_"):
+        return _stripe_authentication(request, session_id)
     if checkout is None or not session_id.startswith(STRIPE_INTENTS):
         return _problem(request, "Checkout not found",
                         "This checkout link is not valid. Go back and try again.", 404)
@@ -118,4 +121,27 @@ def stripe_checkout(request, session_id: str):
         "client_secret": checkout_session_client_secret(scope=scope, session_id=session_id)
         if needs_action else "",
         "needs_action": needs_action,
+    })
+
+
+def _stripe_authentication(request, payment_id: str):
+    """3-D Secure for an off-session charge (a renewal, a dunning retry): the charge's action
+    URL is this page. Stripe.js runs the bank's check and reloads; each visit asks Stripe how
+    the payment stands and settles it, so billing marks the invoice paid at once."""
+    try:
+        result = attempt_refresh_after_action(gateway="stripe", provider_payment_id=payment_id)
+    except GatewayError:
+        result = None
+    if result is None:
+        return _problem(request, "Payment not found",
+                        "This payment link is not valid, or the payment service is not "
+                        "answering. Try again in a moment.", 404)
+    scope = Scope(result.merchant_id, result.environment)
+    needs_action = result.status == "requires_action"
+    return render(request, "portal/stripe_authenticate.html", {
+        "merchant_name": Merchant.objects.get(pk=result.merchant_id).name,
+        "amount": format_money(result.amount, result.currency), "result": result,
+        "publishable_key": settings.STRIPE_PUBLISHABLE_KEY, "needs_action": needs_action,
+        "client_secret": checkout_session_client_secret(scope=scope, session_id=payment_id)
+        if needs_action else "",
     })

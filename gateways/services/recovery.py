@@ -28,6 +28,7 @@ from django.db.models import Q
 from cynco.clock import wall_now
 from gateways.base import GatewayError, PaymentLookup, PaymentState
 from gateways.models import PaymentAttempt
+from gateways.outcomes import PaymentAttemptResult, result_of
 from gateways.services.payments import gateway_of, send_charge, send_refund
 from gateways.services.settlement import (
     note_gateway_call,
@@ -91,6 +92,22 @@ def recover_attempt(attempt_id: str) -> str:
             ).status
         return send_charge(attempt, via=VIA).status
     return settle_from_status(attempt.id, answer, via=VIA).status
+
+
+def attempt_refresh_after_action(*, gateway: str, provider_payment_id: str
+                                 ) -> PaymentAttemptResult | None:
+    """The customer came back from 3-D Secure for an off-session charge (our Stripe page): ask
+    the gateway now, as the sweeper would later, and settle the attempt (billing hears of it
+    through PAYMENT_ATTEMPT_HANDLERS). None when no charge of ours has that payment id. No
+    transaction may be open; takes no lock of its own."""
+    attempt = PaymentAttempt.objects.filter(
+        gateway=gateway, kind=Kind.CHARGE, provider_payment_id=provider_payment_id).first()
+    if attempt is None:
+        return None
+    if attempt.status == Status.REQUIRES_ACTION:
+        recover_attempt(attempt.id)
+        attempt.refresh_from_db()
+    return result_of(attempt)
 
 
 def recover_pending_attempts(*, older_than: timedelta, limit: int = 200) -> RecoveryReport:

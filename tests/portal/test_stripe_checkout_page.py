@@ -11,7 +11,8 @@ from django.core.management import call_command
 from django.test import Client
 
 from billing.models import Checkout, Invoice
-from tests.billing.subscribing import customer, main_catalog, state, subscribe
+from gateways.models import PaymentAttempt
+from tests.billing.subscribing import advance, current, customer, main_catalog, state, subscribe
 from tests.gateways.conftest import SUCCESS_URL, localstripe, stripe_account  # noqa: F401
 from tests.gateways.test_stripe import THREE_DS, VISA, card, raw_client
 
@@ -85,3 +86,33 @@ def test_a_card_needing_3ds_is_finished_after_the_bank_check(api, checkout,
 
 def test_an_unknown_intent_is_not_found(stripe_account):  # noqa: F811
     assert Client().get("/checkout/stripe/pi_unknown").status_code == 404
+
+
+def authenticate(account, intent_id: str) -> None:
+    """The bank's 3-D Secure check passed, as Stripe.js runs it (localstripe's stand-in)."""
+    intent = raw_client(account).v1.payment_intents.retrieve(intent_id)
+    raw_client(account).raw_request("post", f"/v1/payment_intents/{intent_id}/_authenticate",
+                                    client_secret=intent.client_secret, success="true")
+
+
+def test_a_renewal_needing_3ds_is_paid_when_jane_confirms_it_on_the_page(
+        api, checkout, stripe_account):  # noqa: F811
+    Client().post(checkout, {"payment_method": payment_method(stripe_account, THREE_DS)})
+    authenticate(stripe_account, checkout.rsplit("/", 1)[1])
+    assert Client().get(checkout).status_code == 302  # Pro paid, her card saved
+    advance(api, 32 * 24 * 3600)  # the renewal's off-session charge asks for 3-D Secure
+    assert current(api, "jane")["pro"]["status"] == "past_due"
+    renewal = Invoice.objects.get(customer__external_id="jane", status="open")
+    attempt = PaymentAttempt.objects.get(source_reference=renewal.pk)
+    assert attempt.status == "requires_action"
+    page_path = attempt.action_url.removeprefix(BASE)
+    assert page_path == f"/checkout/stripe/{attempt.provider_payment_id}"
+    asked = Client().get(page_path)
+    assert asked.status_code == 200 and "confirm this payment" in asked.content.decode()
+    authenticate(stripe_account, attempt.provider_payment_id)
+    done = Client().get(page_path)
+    assert "Payment complete" in done.content.decode()
+    renewal.refresh_from_db()
+    assert (renewal.status, renewal.payment_gateway) == ("paid", "stripe")
+    assert current(api, "jane")["pro"]["status"] == "active"
+    assert Client().get("/checkout/stripe/pi_not_ours").status_code == 404
