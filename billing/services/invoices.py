@@ -16,11 +16,12 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import connection
 from django.db.models import F
-from simple_history.utils import bulk_create_with_history, bulk_update_with_history
+from simple_history.utils import bulk_create_with_history
 
 from billing.models import Invoice, InvoiceLine, InvoiceNumberCounter
 from billing.pricing import round_minor
 from billing.services.webhooks import emit_event, emit_events
+from cynco.bulk import update_rows_with_history
 from cynco.tenancy import Scope
 from ledger import rules as ledger
 from ledger.services.posting import posting_in_bulk
@@ -282,8 +283,8 @@ def invoices_mark_paid_many(*, scope: Scope, payments: list[InvoicePayment]) -> 
             invoice.amount_paid, invoice.amount_due = invoice.amount_paid + invoice.amount_due, 0
             invoice.payment_attempt_id = payment.payment_attempt_id or invoice.payment_attempt_id
             paid.append(invoice)
-    bulk_update_with_history(paid, Invoice, ["status", "paid_at", "amount_paid", "amount_due",
-                                             "payment_attempt_id"])
+    update_rows_with_history(paid, ["status", "paid_at", "amount_paid", "amount_due",
+                                    "payment_attempt_id"])
     emit_events(scope=scope, events=[("invoice.paid", invoice_event_data(invoice))
                                      for invoice in paid])
 

@@ -22,7 +22,6 @@ from dataclasses import dataclass
 
 from django.db import transaction
 from django.utils import timezone
-from simple_history.utils import bulk_update_with_history
 
 from billing.models import Invoice, Subscription
 from billing.services import entitlement_sync
@@ -35,6 +34,7 @@ from billing.services.invoices import (
     invoices_mark_paid_many,
 )
 from billing.services.subscriptions import announce_many, period_end_after, price_amount
+from cynco.bulk import update_rows_with_history
 from cynco.locks import try_lock_customers
 from cynco.tenancy import Scope
 from gateways.outcomes import PaymentAttemptResult
@@ -107,7 +107,7 @@ def renew_many(scope: Scope, subscriptions: list[Subscription], ran: Counter) ->
                 subscription.customer_id, subscription.id, Invoice.Reason.SUBSCRIPTION_CYCLE,
                 subscription.price.currency, lines, boundary, boundary, end))
             overages[subscription.id] = overage
-    bulk_update_with_history(subscriptions, Subscription, [
+    update_rows_with_history(subscriptions, [
         "status", "current_period_start", "current_period_end", "updated_at"])
     for subscription in subscriptions:
         entitlement_sync.subscription_changed(subscription=subscription,

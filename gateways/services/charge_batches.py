@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.db.models import F
 
+from cynco.bulk import update_rows
 from cynco.clock import wall_now
 from cynco.tenancy import Scope
 from gateways.base import GatewayRejected, GatewayUnavailable
@@ -125,6 +126,6 @@ def charges_execute_many(*, attempt_ids: list[str]) -> dict[str, PaymentAttemptR
             pk__in=list(answers)).order_by("pk"))
         for attempt in locked:
             record_outcome(attempt, **answers[attempt.id])
-        PaymentAttempt.objects.bulk_update(locked, SETTLED_FIELDS)
+        update_rows(locked, SETTLED_FIELDS)
     results.update((attempt.id, result_of(attempt)) for attempt in locked)
     return results
