@@ -1,13 +1,17 @@
 """Many customers on Pro (2000 a month) whose period ended a second ago, each with a saved
-sandbox card: what the period-end job meets at a busy minute. Written in bulk (the API would
-take minutes for thousands); used by the renewal batch tests and bench/renewals.py."""
+sandbox card and the grants and balances of Pro (entitlement_sync, as subscribe leaves them):
+what the period-end job meets at a busy minute. Rows are written in bulk (the API would take
+minutes for thousands); used by the renewal batch tests and bench/renewals.py."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
+from django.db import transaction
+
 from billing.api.product_input import ProductInput
 from billing.models import Customer, Product, Subscription
+from billing.services import entitlement_sync
 from billing.services.catalog import product_define, product_definition
 from cynco import clock
 from cynco.tenancy import Scope
@@ -50,8 +54,13 @@ def due_subscriptions(scope: Scope, count: int, *, cards=(OK_CARD,), offset: int
                        brand="visa", last4=card[-4:], exp_month=12, exp_year=2040,
                        is_default=True, **tenant)
          for (c, card), method in zip(carded, methods)], batch_size=2000)
-    return Subscription.objects.bulk_create(
+    subscriptions = Subscription.objects.bulk_create(
         [Subscription(customer=c, product=product, product_version=product.latest_version,
                       price=price, status="active", current_period_start=start,
                       current_period_end=end, billing_anchor_day=start.day, **tenant)
          for c in customers], batch_size=2000)
+    for chunk in range(0, len(subscriptions), 500):
+        with transaction.atomic():
+            for subscription in subscriptions[chunk:chunk + 500]:
+                entitlement_sync.subscription_changed(subscription=subscription, at=start)
+    return subscriptions
