@@ -77,6 +77,7 @@ class PreviewInput(serializers.Serializer):
     product = StrictCharField(max_length=100)
     priceId = StrictCharField(max_length=40, required=False)
     quantity = StrictIntegerField(min_value=1, max_value=MAX_QUANTITY, required=False, default=1)
+    couponCode = StrictCharField(max_length=100, required=False)
 
 
 class CancelInput(serializers.Serializer):

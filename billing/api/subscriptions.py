@@ -87,6 +87,7 @@ class SubscribeView(ApiView):
             carry_over_usages=bool(usages and usages["enabled"]),
             carry_over_feature_ids=(usages or {}).get("featureIds"),
             publishable=publishable or values.get("redirectMode") == "always",
+            coupon_code=values.get("couponCode"),
         )
         outcome = subscribe_and_pay(
             scope=self.scope, customer=customer, request=subscribe_request,
@@ -103,8 +104,9 @@ class PreviewView(ApiView):
         values = valid(PreviewInput, request.data)
         customer = customer_find(self.scope, values["customer"])
         product = product_find(self.scope, values["product"])
-        return ok(subscribe_preview(customer, product, values.get("priceId"),
-                                    values["quantity"], clock.now(self.scope)))
+        return ok(subscribe_preview(self.scope, customer, product, values.get("priceId"),
+                                    values["quantity"], clock.now(self.scope),
+                                    coupon_code=values.get("couponCode")))
 
 
 class CancelView(ApiView):

@@ -12,3 +12,4 @@ from billing.models.checkouts import *  # noqa: E402,F401,F403
 from billing.models.invoices import *  # noqa: E402,F401,F403
 from billing.models.coupons import *  # noqa: E402,F401,F403
 from billing.models.rewards import *  # noqa: E402,F401,F403
+from billing.models.refunds import *  # noqa: E402,F401,F403

@@ -30,7 +30,7 @@ from cynco.locks import lock_customer
 from cynco.tenancy import Scope
 from gateways.base import EventType, GatewayNotFound
 from gateways.sandbox.checkout import sandbox_checkout_complete
-from gateways.services.checkout import checkout_session_create
+from gateways.services.checkout import checkout_charge_record, checkout_session_create
 
 Status = Subscription.Status
 
@@ -109,13 +109,15 @@ def checkout_pay_with_card(*, scope: Scope, checkout: Checkout, card_number: str
 
 
 def checkout_fulfil(*, scope: Scope, checkout_id: str, payment_id: str, gateway: str,
-                    actor: Actor = SYSTEM) -> Checkout:
+                    actor: Actor = SYSTEM, attempt_id: str = "") -> Checkout:
     """The customer paid (or saved a card for a trial): start what the checkout bought.
 
     Takes lock_customer(customer) first. The waiting subscription starts now (trialing for a
     card-required trial), the plan it replaces ends, and the first invoice is issued and paid
-    (ledger: invoice finalized, payment captured). Idempotent: a completed checkout is
-    returned unchanged.
+    (ledger: invoice finalized, payment captured). `attempt_id` is the saved card's charge
+    attempt; a payment made on the hosted page is recorded as one
+    (gateways checkout_charge_record), so either can be refunded later. Idempotent: a
+    completed checkout is returned unchanged.
     """
     with transaction.atomic():
         customer_id = Checkout.objects.for_scope(scope).values_list(
@@ -131,11 +133,19 @@ def checkout_fulfil(*, scope: Scope, checkout_id: str, payment_id: str, gateway:
         subscription = (checkout.subscriptions.select_related("product", "price", "customer")
                         .filter(status=Status.CHECKOUT).first())
         if subscription is not None:
-            _start_paid(scope, checkout, subscription, payment_id, gateway, at, actor)
+            payment = _Payment(payment_id, gateway, attempt_id)
+            _start_paid(scope, checkout, subscription, payment, at, actor)
         return checkout
 
 
-def _start_paid(scope, checkout, subscription, payment_id, gateway, at, actor) -> None:
+@dataclass(frozen=True)
+class _Payment:
+    payment_id: str
+    gateway: str
+    attempt_id: str
+
+
+def _start_paid(scope, checkout, subscription, payment, at, actor) -> None:
     plan = checkout.plan
     price = subscription.price
     if price.type == price.Type.ONE_TIME:
@@ -143,8 +153,7 @@ def _start_paid(scope, checkout, subscription, payment_id, gateway, at, actor) -
                         product=subscription.product, price=price,
                         quantity=subscription.quantity, at=at, actor=actor,
                         subscription=subscription)
-        _invoice_paid(scope, checkout, subscription, Invoice.Reason.PURCHASE, at, payment_id,
-                      gateway)
+        _invoice_paid(scope, checkout, subscription, Invoice.Reason.PURCHASE, at, payment)
         return
     trial_days = plan.get("trialDays") or 0
     subscription_activate(
@@ -162,12 +171,12 @@ def _start_paid(scope, checkout, subscription, payment_id, gateway, at, actor) -
         events.append("subscription.upgraded")
     if checkout.amount:
         _invoice_paid(scope, checkout, subscription, Invoice.Reason.SUBSCRIPTION_CREATE, at,
-                      payment_id, gateway)
+                      payment)
     announce(scope=scope, subscription=subscription, events=events, actor=actor,
              details={"checkoutId": checkout.id})
 
 
-def _invoice_paid(scope, checkout, subscription, reason, at, payment_id, gateway) -> None:
+def _invoice_paid(scope, checkout, subscription, reason, at, payment) -> None:
     period = reason == Invoice.Reason.SUBSCRIPTION_CREATE
     lines = [
         LineDraft(line["type"], line["description"], line["amount"],
@@ -182,10 +191,19 @@ def _invoice_paid(scope, checkout, subscription, reason, at, payment_id, gateway
         scope=scope, customer=subscription.customer, subscription=subscription, reason=reason,
         currency=checkout.currency, lines=lines, at=at,
         period_start=subscription.current_period_start if period else None,
-        period_end=subscription.current_period_end if period else None,
+        period_end=subscription.current_period_end if period else None, apply_credit=False,
     )
-    invoice_mark_paid(scope=scope, invoice=invoice, at=at, payment_id=payment_id or checkout.id,
-                      gateway=gateway)
+    attempt_id = payment.attempt_id
+    if not attempt_id and payment.payment_id and invoice.amount_due:
+        attempt_id = checkout_charge_record(
+            scope=scope, session_id=checkout.gateway_session_id or checkout.id,
+            provider_payment_id=payment.payment_id, amount=invoice.amount_due,
+            currency=invoice.currency, customer_reference=checkout.customer_id,
+            source_reference=checkout.id,
+        ).id
+    invoice_mark_paid(scope=scope, invoice=invoice, at=at,
+                      payment_id=payment.payment_id or checkout.id, gateway=payment.gateway,
+                      payment_attempt_id=attempt_id)
 
 
 def on_gateway_event(*, event, scope, attempt) -> None:

@@ -42,11 +42,12 @@ def subscribe_and_pay(*, scope: Scope, customer, request: SubscribeRequest, at: 
         if attempt is not None and attempt.succeeded:
             checkout_fulfil(scope=scope, checkout_id=checkout.id,
                             payment_id=attempt.provider_payment_id, gateway=attempt.gateway,
-                            actor=actor)
+                            actor=actor, attempt_id=attempt.id)
             subscription = Subscription.objects.select_related("product").get(
                 pk=outcome.subscription.pk)
             return SubscribeOutcome("activated", subscription,
-                                    proration_amount=outcome.proration_amount)
+                                    proration_amount=outcome.proration_amount,
+                                    discount_amount=outcome.discount_amount)
         if attempt is not None and attempt.status == PaymentAttempt.Status.REQUIRES_ACTION:
             outcome.required_action = {"code": "3ds_required",
                                        "reason": attempt.failure_message or THREE_DS}
