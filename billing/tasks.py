@@ -3,6 +3,7 @@
 from celery import shared_task
 
 from billing.models import Subscription
+from billing.services.balance_locks import balance_locks_release_expired
 from billing.services.refunds import refunds_resume
 from billing.services.renewals import run_due
 from billing.services.webhook_deliveries import webhook_deliveries_run_due
@@ -41,3 +42,9 @@ def run_period_end_jobs() -> int:
         scope = Scope(merchant_id, environment)
         total += sum(run_due(scope=scope, at=clock.now(scope)).values())
     return total
+
+
+@shared_task
+def release_expired_balance_locks() -> int:
+    """Every 15 s (beat): give back reservations whose lock expired without a finalize."""
+    return balance_locks_release_expired()

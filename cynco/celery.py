@@ -38,4 +38,8 @@ app.conf.beat_schedule = {
         "task": "gateways.tasks.recover_pending_payment_attempts",
         "schedule": crontab(),  # every minute
     },
+    "release-expired-balance-locks": {
+        "task": "billing.tasks.release_expired_balance_locks",
+        "schedule": 15.0,
+    },
 }

@@ -32,10 +32,15 @@ def lock_customer(customer_id: str) -> None:
         raise RuntimeError("lock_customer must run inside a transaction")
     wait_ms = int(settings.CUSTOMER_LOCK_WAIT_SECONDS * 1000)
     try:
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute("SELECT set_config('lock_timeout', %s, true)", [f"{wait_ms}ms"])
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [customer_lock_key(customer_id)])
-            cursor.execute("SELECT set_config('lock_timeout', '0', true)")
+        # One round trip: the select list is evaluated left to right, so the wait is bounded
+        # by lock_timeout and the timeout is lifted again once the lock is held. A timeout
+        # aborts the transaction, which the caller's atomic block then rolls back.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT set_config('lock_timeout', %s, true), pg_advisory_xact_lock(%s), "
+                "set_config('lock_timeout', '0', true)",
+                [f"{wait_ms}ms", customer_lock_key(customer_id)],
+            )
     except OperationalError as exc:
         if getattr(getattr(exc, "__cause__", None), "sqlstate", None) == "55P03":
             raise ConcurrentRequest() from exc
@@ -43,9 +48,11 @@ def lock_customer(customer_id: str) -> None:
 
 
 def try_lock_customer(customer_id: str) -> bool:
-    """Take the customer's lock only if it is free (True), for batch jobs that hold row locks
-    already: waiting there could deadlock with a request that holds the customer's lock and
-    wants the row, so a busy customer is skipped and picked up by the next run."""
+    """Take the customer's lock if it is free, without waiting; False when someone holds it.
+
+    For background jobs that already hold row locks (SKIP LOCKED batches): waiting for the
+    customer lock there could deadlock with a request that holds it and wants those rows.
+    """
     if not connection.in_atomic_block:
         raise RuntimeError("try_lock_customer must run inside a transaction")
     with connection.cursor() as cursor:

@@ -37,16 +37,22 @@ def start(name: str, command: list[str], env: dict) -> subprocess.Popen:
 
 
 def stop_all(processes: dict[str, subprocess.Popen]) -> None:
+    # Each server gets SIGTERM and shuts its own workers down (a warm shutdown); whatever of
+    # its process group is left after the grace period is killed.
     for name, process in processes.items():
         if process.poll() is None:
             say(f"stopping {name}")
-            os.killpg(process.pid, signal.SIGTERM)
-    deadline = time.monotonic() + 15
+            process.terminate()
+    deadline = time.monotonic() + 20
     for process in processes.values():
         try:
             process.wait(timeout=max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
+            pass
+        try:
             os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
 
 
 def main() -> int:
@@ -58,6 +64,8 @@ def main() -> int:
     # This process holds the embedded server (if any) until it exits; children get its URL.
     env["DATABASE_URL"] = resolve_database_url()
     env.setdefault("DJANGO_SETTINGS_MODULE", "cynco.settings")
+    # Links in checkout, portal and invoice pages point at where this server listens.
+    env.setdefault("PUBLIC_BASE_URL", f"http://{HOST}:{PORT}")
     broker = env.get("CELERY_BROKER_URL") or env.get("REDIS_URL") or "a file broker under var/"
     for folder in ("celery/queue", "celery/processed"):
         (VAR_DIR / folder).mkdir(parents=True, exist_ok=True)

@@ -17,4 +17,5 @@ urlpatterns = [
     path("", include("billing.api.insights_urls")),
     path("", include("billing.api.coupon_urls")),
     path("", include("billing.api.reward_urls")),
+    path("", include("billing.api.entitlement_urls")),
 ]

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
 from django.db.models import Q, QuerySet
 
-from billing.models import Customer, Feature, FeatureGrant, Subscription
+from billing.entitlement_rules import ZERO
+from billing.models import Balance, Customer, Subscription
 from cynco.errors import CustomerNotFound
 from cynco.tenancy import Scope
 
@@ -56,14 +56,14 @@ class CustomerHoldings:
 
 
 def customer_holdings(customers: list[Customer], at: datetime) -> dict[str, CustomerHoldings]:
-    """What each customer holds at `at`, by customer id, in three queries for the whole list.
+    """What each customer holds at `at`, by customer id, in two queries for the whole list.
 
     `subscriptions` are the current ones (checkout, trialing, active, past_due, paused).
-    Features come from the active and trialing subscriptions whose period holds `at`:
-    `granted` is the sum of their allowances times the subscription's quantity, `unlimited`
-    when any grant is unlimited. Usage is 0, because usage is not tracked yet: the
-    entitlements work replaces this with the customer's balance rows. Flags hold every granted
-    feature: true for a boolean one, and for a metered one whether it may be used now.
+    `balances` and `flags` come from the customers' own Balance rows (entities' balances are
+    left out): one entry per metered or credit feature, `usage` counting open reservations;
+    a period that ended by `at` shows as the fresh period it becomes at the next use. Flags
+    hold every granted feature: true for a boolean one, and for a metered one whether it may
+    be used now.
     """
     holdings = {customer.id: CustomerHoldings() for customer in customers}
     subscriptions = (
@@ -73,30 +73,26 @@ def customer_holdings(customers: list[Customer], at: datetime) -> dict[str, Cust
         .select_related("product")
         .order_by("created_at", "id")
     )
-    granting = []
     for subscription in subscriptions:
         holdings[subscription.customer_id].subscriptions.append(subscription)
-        if _grants_now(subscription, at):
-            granting.append(subscription)
-    grants = defaultdict(list)
-    for grant in FeatureGrant.objects.filter(
-        version_id__in={s.product_version_id for s in granting}
-    ).select_related("feature").order_by("position"):
-        grants[grant.version_id].append(grant)
-    for subscription in granting:
-        held = holdings[subscription.customer_id]
-        for grant in grants[subscription.product_version_id]:
-            slug = grant.feature.slug
-            if grant.feature.type == Feature.Type.BOOLEAN:
+    rows = (
+        Balance.objects.filter(customer_id__in=holdings, entity_key="")
+        .select_related("feature")
+        .order_by("feature__slug")
+    )
+    for row in rows:
+        held = holdings[row.customer_id]
+        slug = row.feature.slug
+        if row.is_boolean:
+            if row.granted > 0:
                 held.flags[slug] = True
-                continue
-            balance = held.balances.setdefault(slug, FeatureBalance())
-            if grant.unlimited:
-                balance.unlimited = True
-            else:
-                balance.granted += (grant.allowance or 0) * subscription.quantity
-            balance.overage_allowed |= grant.overage_allowed
-            held.flags[slug] = balance.allowed
+            continue
+        ended = row.period_end is not None and row.period_end <= at
+        balance = held.balances[slug] = FeatureBalance(
+            granted=row.granted, usage=(ZERO if ended else row.used) + row.reserved,
+            unlimited=row.unlimited, overage_allowed=row.overage_allowed,
+        )
+        held.flags[slug] = balance.allowed
     return holdings
 
 

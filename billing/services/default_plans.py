@@ -6,6 +6,7 @@ from datetime import datetime
 
 from billing.models import Customer, Price, Product, Subscription
 from billing.periods import next_period_end
+from billing.services.entitlement_sync import subscription_changed
 from cynco.tenancy import Scope
 
 
@@ -15,8 +16,9 @@ def default_products_attach(*, scope: Scope, customer: Customer, at: datetime) -
     The caller runs this inside the customer-creation transaction and holds
     lock_customer(customer.id). Default products are free (ProductInput refuses a paid price),
     so this posts no ledger entry. Each subscription gets the product's latest version and
-    first price; a recurring free price gives a normal period (so allowances reset with it),
-    a product without a recurring price gives a period that never ends. At most one base plan
+    first price, and its balances (entitlement_sync.subscription_changed); a recurring free
+    price gives a normal period (so allowances reset with it), a product without a recurring
+    price gives a period that never ends. At most one base plan
     per group is attached (the first by sort order); every default add-on is attached.
     """
     products = (
@@ -35,12 +37,12 @@ def default_products_attach(*, scope: Scope, customer: Customer, at: datetime) -
         end = None
         if price is not None and price.type == Price.Type.RECURRING:
             end = next_period_end(at, price.billing_interval, price.billing_interval_count)
-        attached.append(
-            Subscription.objects.create(
-                merchant_id=scope.merchant_id, environment=scope.environment, customer=customer,
-                product=product, product_version=product.latest_version, price=price,
-                status=Subscription.Status.ACTIVE, current_period_start=at,
-                current_period_end=end, quantity=1,
-            )
+        subscription = Subscription.objects.create(
+            merchant_id=scope.merchant_id, environment=scope.environment, customer=customer,
+            product=product, product_version=product.latest_version, price=price,
+            status=Subscription.Status.ACTIVE, current_period_start=at,
+            current_period_end=end, quantity=1,
         )
+        subscription_changed(subscription=subscription, at=at)
+        attached.append(subscription)
     return attached

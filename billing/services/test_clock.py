@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from billing.services.balance_locks import balance_locks_release_expired
 from billing.services.renewals import run_due
 from cynco import clock
 from cynco.tenancy import Scope
@@ -14,8 +15,9 @@ RAN_KEYS = ("renewals", "invoices", "trialEnds", "downgrades", "cancellations", 
 
 def test_clock_advance(*, scope: Scope, seconds: int) -> tuple[datetime, dict]:
     """Move `scope`'s test clock `seconds` forward, then run every period-end job due by the
-    new time, in order (billing.services.renewals.run_due). Returns (now, ran counts).
-    Lock releases belong to the entitlements work; until it lands they count 0."""
+    new time, in order (billing.services.renewals.run_due), and release the balance locks
+    that expired by then. Returns (now, ran counts)."""
     now = clock.advance(scope=scope, seconds=seconds)
-    ran = run_due(scope=scope, at=now)
+    ran = dict(run_due(scope=scope, at=now))
+    ran["lockReleases"] = balance_locks_release_expired(scope=scope)
     return now, {key: ran.get(key, 0) for key in RAN_KEYS}

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from django.db import transaction
+
 from billing.models import Customer, Product, Subscription
+from billing.services.entitlement_sync import subscription_changed
+from cynco.locks import lock_customer
 
 PRODUCTS = "/api/v1/pay/products"
 VERSIONS = "/api/v1/pay/products/versions"
@@ -53,7 +57,8 @@ def subscribe_directly(
     customer_external_id: str, product_slug: str, *, start: datetime, end: datetime | None,
     merchant_id: str | None = None, **fields,
 ) -> Subscription:
-    """A subscription row as the subscribe flow will make it (that flow is another issue)."""
+    """A subscription row as the subscribe flow will make it (that flow is another issue),
+    with its balances (entitlement_sync.subscription_changed under the customer lock)."""
     customer = Customer.objects.active().get(
         external_id=customer_external_id,
         **({"merchant_id": merchant_id} if merchant_id else {}),
@@ -62,9 +67,14 @@ def subscribe_directly(
         slug=product_slug, merchant_id=customer.merchant_id, environment=customer.environment
     )
     version = product.latest_version
-    return Subscription.objects.create(
-        merchant_id=customer.merchant_id, environment=customer.environment, customer=customer,
-        product=product, product_version=version, price=version.prices.order_by("position").first(),
-        status=fields.pop("status", "active"), current_period_start=start,
-        current_period_end=end, **fields,
-    )
+    with transaction.atomic():
+        lock_customer(customer.id)
+        subscription = Subscription.objects.create(
+            merchant_id=customer.merchant_id, environment=customer.environment,
+            customer=customer, product=product, product_version=version,
+            price=version.prices.order_by("position").first(),
+            status=fields.pop("status", "active"), current_period_start=start,
+            current_period_end=end, **fields,
+        )
+        subscription_changed(subscription=subscription, at=start)
+    return subscription

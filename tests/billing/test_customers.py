@@ -71,11 +71,11 @@ def test_a_past_due_or_ended_plan_grants_nothing(api):
     data_of(api.post(CUSTOMERS, {"customerId": "user_1"}), 201)
     now = timezone.now()
     subscribe_directly("user_1", "pro", start=now - timedelta(days=40),
-                       end=now - timedelta(days=10))
+                       end=now - timedelta(days=10), status="expired")
     subscribe_directly("user_1", "pro", start=now, end=now + timedelta(days=30),
                        status="past_due")
     state = data_of(api.get(CUSTOMERS + "?id=user_1"))
-    assert [s["status"] for s in state["subscriptions"]] == ["active", "past_due"]
+    assert [s["status"] for s in state["subscriptions"]] == ["past_due"]
     assert state["balances"] == {} and state["flags"] == {}
 
 

@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('billing', '0004_subscriptions_invoices'),
+        ('billing', '0005_entitlements'),
         ('cynco', '0001_initial'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

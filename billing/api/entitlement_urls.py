@@ -1,0 +1,19 @@
+"""Routes of check, track, balance locks and balances, entities, spend caps and usage events."""
+
+from django.urls import path
+
+from billing.api.balances import BalanceCreateView, BalanceUpdateView, EntitiesView
+from billing.api.spend_caps import SpendCapsView
+from billing.api.usage_events import EventsView
+from billing.api.usage import CheckView, FinalizeView, TrackView
+
+urlpatterns = [
+    path("check", CheckView.as_view(), name="check"),
+    path("track", TrackView.as_view(), name="track"),
+    path("balances/finalize", FinalizeView.as_view(), name="balances-finalize"),
+    path("spend-caps", SpendCapsView.as_view(), name="spend-caps"),
+    path("balances/create", BalanceCreateView.as_view(), name="balances-create"),
+    path("balances/update", BalanceUpdateView.as_view(), name="balances-update"),
+    path("entities", EntitiesView.as_view(), name="entities"),
+    path("events", EventsView.as_view(), name="events"),
+]

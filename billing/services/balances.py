@@ -1,0 +1,257 @@
+"""Keeping Balance rows true: terms from grants, lazy period resets, expired reservations.
+
+Every function here runs inside a transaction whose caller already holds
+lock_customer(customer.id) (DESIGN.md, Concurrency) and takes no lock itself. None posts a
+ledger entry: overage is billed in arrears by the subscriptions side (entitlement_sync).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.db.models import Min
+
+from billing.entitlement_rules import ZERO, consume_non_resetting, period_at
+from billing.models import (
+    Balance, BalanceGrant, BalanceLock, Customer, Entity, Feature, PeriodUsage, Price, SpendCap,
+)
+
+RESETTING_INTERVALS = ("day", "week", "month", "year")
+
+
+def grant_resets(grant: BalanceGrant) -> bool:
+    """Whether the grant gives its allowance anew each period (else it is spent once)."""
+    if grant.source == BalanceGrant.Source.PURCHASE:
+        return False
+    return grant.reset_interval != "one_off"
+
+
+def balance_settle(balance: Balance, at: datetime) -> Balance:
+    """Give back reservations that expired by `at`, then close the period if it ended.
+
+    Exactly once: a second call finds nothing due. Cheap when nothing is due (no query).
+    """
+    balance_release_expired(balance, at)
+    if balance.period_end is not None and balance.period_end <= at:
+        start, end = period_at(
+            balance.period_anchor, balance.reset_interval, balance.reset_count,
+            balance.anchor_day, at,
+        )
+        # The period that holds `at` never starts before the one that just ended (a plan's
+        # period may be shorter than its price's interval, e.g. after a trial).
+        start = max(start, balance.period_end)
+        balance_close_period(balance, closed_at=at, next_start=start, next_end=end)
+    return balance
+
+
+def balance_release_expired(balance: Balance, at: datetime) -> int:
+    """Mark the balance's open locks that expired by `at` expired and give their amounts
+    back; answers how many there were."""
+    if balance.next_lock_expiry is None or balance.next_lock_expiry > at:
+        return 0
+    expired = BalanceLock.objects.filter(
+        balance_id=balance.id, status=BalanceLock.Status.OPEN, expires_at__lte=at
+    )
+    amounts = list(expired.values_list("amount", flat=True))
+    expired.update(status=BalanceLock.Status.EXPIRED, finalized_at=at)
+    balance.reserved -= sum(amounts, ZERO)
+    balance_refresh_lock_expiry(balance)
+    return len(amounts)
+
+
+def balance_refresh_lock_expiry(balance: Balance) -> None:
+    """Store the earliest expiry of the balance's open locks (and its reserved amount)."""
+    balance.next_lock_expiry = BalanceLock.objects.filter(
+        balance_id=balance.id, status=BalanceLock.Status.OPEN
+    ).aggregate(first=Min("expires_at"))["first"]
+    balance.save(update_fields=["reserved", "next_lock_expiry", "updated_at"])
+
+
+def balance_close_period(
+    balance: Balance, *, closed_at: datetime, next_start: datetime, next_end: datetime | None,
+    close_end: datetime | None = None,
+) -> PeriodUsage:
+    """Record the balance's current period as a PeriodUsage (once per period start) and start
+    [next_start, next_end) with nothing used. Never-resetting grants keep what the closed
+    period did not spend of them; open reservations carry over."""
+    end = close_end or balance.period_end or closed_at
+    units = max(balance.used - balance.granted, ZERO) if balance.overage_allowed else ZERO
+    price = balance.overage_price or 0
+    closed, _ = PeriodUsage.objects.get_or_create(
+        customer_id=balance.customer_id, feature_id=balance.feature_id,
+        entity_key=balance.entity_key, period_start=balance.period_start,
+        defaults={
+            "merchant_id": balance.merchant_id, "environment": balance.environment,
+            "balance": balance, "subscription_id": balance.subscription_id,
+            "period_end": max(end, balance.period_start), "granted": balance.granted,
+            "used": balance.used, "overage_units": units, "overage_price": price or None,
+            "overage_amount": int((units * price).quantize(Decimal(1), rounding=ROUND_HALF_UP)),
+            "closed_at": closed_at,
+        },
+    )
+    granted = balance.granted
+    if not balance.entity_key:
+        granted = _spend_non_resetting_grants(balance)
+    balance.granted = granted
+    balance.used = ZERO
+    balance.threshold_sent = 0
+    balance.period_start = next_start
+    balance.period_end = next_end
+    balance.save(update_fields=[
+        "granted", "used", "threshold_sent", "period_start", "period_end", "updated_at",
+    ])
+    return closed
+
+
+def _spend_non_resetting_grants(balance: Balance) -> Decimal:
+    """Take the closed period's usage beyond the recurring allowance off the never-resetting
+    grants, oldest first; answer the next period's granted amount."""
+    once = [
+        grant for grant in BalanceGrant.objects.filter(
+            customer_id=balance.customer_id, feature_id=balance.feature_id, active=True,
+            per_entity=False,
+        ).order_by("created_at", "id")
+        if not grant_resets(grant)
+    ]
+    remaining = [grant.remaining or ZERO for grant in once]
+    recurring = balance.granted - sum(remaining, ZERO)
+    left = consume_non_resetting(recurring, balance.used, remaining)
+    for grant, amount in zip(once, left):
+        if amount != grant.remaining:
+            grant.remaining = amount
+            grant.save(update_fields=["remaining"])
+    return recurring + sum(left, ZERO)
+
+
+def balance_apply_grants(
+    *, customer: Customer, feature: Feature, entity_key: str, at: datetime
+) -> Balance | None:
+    """Make the balance's terms (granted, unlimited, overage, spend cap, period) match the
+    customer's active grants of `feature` (per-entity grants for an entity's balance).
+
+    When the period the grants call for starts later than the balance's current one (a
+    renewal, or a new plan), the current period is closed first and usage starts again at 0.
+    Creates the balance when grants exist and it does not; answers None when neither does.
+    """
+    grants = list(
+        BalanceGrant.objects.filter(
+            customer=customer, feature=feature, active=True, per_entity=bool(entity_key)
+        ).select_related("subscription__price").order_by("created_at", "id")
+    )
+    balance = Balance.objects.filter(
+        customer=customer, feature=feature, entity_key=entity_key
+    ).first()
+    if balance is None and not grants:
+        return None
+    terms = _terms(grants, feature, at)
+    schedule = _schedule(grants, at)
+    if balance is None:
+        anchor, interval, count, day, driver = schedule or (at, None, 1, None, None)
+        start, end = _current_period(schedule, grants, at)
+        balance = Balance(
+            merchant_id=customer.merchant_id, environment=customer.environment,
+            customer=customer, feature=feature, entity_key=entity_key, period_anchor=anchor,
+            period_start=start, period_end=end, reset_interval=interval, reset_count=count,
+            anchor_day=day, subscription=driver, **terms,
+        )
+        balance.save()
+        return balance
+    if schedule is not None:
+        anchor, interval, count, day, driver = schedule
+        start, end = _current_period(schedule, grants, at)
+        if start > balance.period_start:
+            # The old period closes on its own terms, for the plan that drove it.
+            balance_close_period(
+                balance, closed_at=at, next_start=start, next_end=end,
+                close_end=min(balance.period_end or start, start),
+            )
+            terms = _terms(grants, feature, at)
+        balance.period_anchor, balance.reset_interval = anchor, interval
+        balance.reset_count, balance.anchor_day, balance.subscription = count, day, driver
+        balance.period_end = end
+    for name, value in terms.items():
+        setattr(balance, name, value)
+    balance.save()
+    return balance
+
+
+def _current_period(schedule, grants: list[BalanceGrant], at: datetime):
+    """The period holding `at`: the driving plan's own current period when the balance follows
+    its billing periods and `at` lies in it, else the schedule's period."""
+    anchor, interval, count, day, driver = schedule or (at, None, 1, None, None)
+    follows = any(
+        g.subscription_id == getattr(driver, "id", None) and g.reset_interval is None
+        and g.source == BalanceGrant.Source.SUBSCRIPTION for g in grants
+    )
+    if follows and driver.current_period_end is not None and (
+        driver.current_period_start <= at < driver.current_period_end
+    ):
+        return driver.current_period_start, driver.current_period_end
+    return period_at(anchor, interval, count, day, at)
+
+
+def _terms(grants: list[BalanceGrant], feature: Feature, at: datetime) -> dict:
+    if feature.type == Feature.Type.BOOLEAN:
+        return {"is_boolean": True, "granted": Decimal(len(grants)), "unlimited": False,
+                "overage_allowed": False, "overage_price": None, "spend_cap": None}
+    granted = sum(
+        ((g.allowance if grant_resets(g) else (g.remaining or ZERO)) for g in grants), ZERO
+    )
+    overage = [g for g in grants if g.overage_allowed]
+    prices = [g.overage_price for g in overage if g.overage_price is not None]
+    return {
+        "is_boolean": False, "granted": granted, "unlimited": any(g.unlimited for g in grants),
+        "overage_allowed": bool(overage), "overage_price": min(prices) if prices else None,
+        "spend_cap": spend_cap_for(grants[0].customer_id if grants else None, feature, grants),
+    }
+
+
+def spend_cap_for(customer_id: str | None, feature: Feature, grants: list[BalanceGrant]):
+    """The customer's own cap of `feature`, else the lowest default cap of the products that
+    grant it, else None (no cap)."""
+    if customer_id is None:
+        return None
+    own = SpendCap.objects.filter(customer_id=customer_id, feature=feature).first()
+    if own is not None:
+        return own.cap_cents
+    products = {g.subscription.product_id for g in grants if g.subscription_id}
+    caps = SpendCap.objects.filter(product_id__in=products, feature=feature)
+    return min((cap.cap_cents for cap in caps), default=None)
+
+
+def _schedule(grants: list[BalanceGrant], at: datetime):
+    """(anchor, interval, count, anchor day, driving subscription) of the balance's periods,
+    or None when no grant resets. A plan's grant without its own resetInterval follows the
+    plan's billing periods; otherwise the first grant with its own interval sets it."""
+    for grant in grants:
+        subscription = grant.subscription
+        if grant.source == BalanceGrant.Source.SUBSCRIPTION and grant.reset_interval is None:
+            price = subscription.price
+            if price is None or price.type != Price.Type.RECURRING:
+                return subscription.current_period_start, None, 1, None, subscription
+            return (subscription.current_period_start, price.billing_interval,
+                    price.billing_interval_count or 1, subscription.billing_anchor_day,
+                    subscription)
+    for grant in grants:
+        if grant.reset_interval in RESETTING_INTERVALS:
+            subscription = grant.subscription
+            anchor = subscription.current_period_start if subscription else grant.created_at
+            day = subscription.billing_anchor_day if subscription else None
+            return anchor, grant.reset_interval, 1, day, subscription
+    return None
+
+
+def customer_feature_balances(*, customer: Customer, feature: Feature, at: datetime) -> None:
+    """Apply the grants of `feature` to the customer's own balance and to each live entity's."""
+    balance_apply_grants(customer=customer, feature=feature, entity_key="", at=at)
+    has_per_entity = BalanceGrant.objects.filter(
+        customer=customer, feature=feature, per_entity=True
+    ).exists()
+    if not has_per_entity:
+        return
+    for key in Entity.objects.filter(customer=customer, deleted_at__isnull=True).values_list(
+        "entity_key", flat=True
+    ):
+        balance_apply_grants(customer=customer, feature=feature, entity_key=key, at=at)
+
