@@ -130,11 +130,11 @@ def checkout_fulfil(*, scope: Scope, checkout_id: str, payment_id: str, gateway:
         checkout.status, checkout.completed_at = Checkout.Status.COMPLETED, at
         checkout.failure_code = checkout.failure_message = ""
         checkout.save()
-        subscription = (checkout.subscriptions.select_related("product", "price", "customer")
-                        .filter(status=Status.CHECKOUT).first())
-        if subscription is not None:
+        waiting = list(checkout.subscriptions.select_related("product", "price", "customer")
+                       .filter(status=Status.CHECKOUT).order_by("created_at", "id"))
+        if waiting:
             payment = _Payment(payment_id, gateway, attempt_id)
-            _start_paid(scope, checkout, subscription, payment, at, actor)
+            _start_paid(scope, checkout, waiting, payment, at, actor)
         return checkout
 
 
@@ -145,8 +145,11 @@ class _Payment:
     attempt_id: str
 
 
-def _start_paid(scope, checkout, subscription, payment, at, actor) -> None:
+def _start_paid(scope, checkout, waiting, payment, at, actor) -> None:
+    """Start every subscription the checkout paid for (several for a multi-attach), then issue
+    one invoice for them all, on the first (the checkout's lines)."""
     plan = checkout.plan
+    subscription = waiting[0]
     price = subscription.price
     if price.type == price.Type.ONE_TIME:
         purchase_record(scope=scope, customer=subscription.customer,
@@ -156,24 +159,29 @@ def _start_paid(scope, checkout, subscription, payment, at, actor) -> None:
         _invoice_paid(scope, checkout, subscription, Invoice.Reason.PURCHASE, at, payment)
         return
     trial_days = plan.get("trialDays") or 0
-    subscription_activate(
-        subscription=subscription, at=at,
-        trial_end=at + timedelta(days=trial_days) if trial_days else None,
-        anchor_day=plan.get("billingAnchorDay"),
-    )
-    events = ["subscription.activated"]
-    held = Subscription.objects.filter(
-        pk=plan.get("replaces"), status__in=Subscription.CURRENT_STATUSES
-    ).first()
-    if held is not None:
-        subscription_end(subscription=held, status=Status.CANCELED, at=at,
-                         replaced_by=subscription)
-        events.append("subscription.upgraded")
+    replaces = plan.get("replacesByProduct") or {subscription.product_id: plan.get("replaces")}
+    announced = []
+    for started in waiting:
+        subscription_activate(
+            subscription=started, at=at,
+            trial_end=at + timedelta(days=trial_days) if trial_days else None,
+            anchor_day=plan.get("billingAnchorDay"),
+        )
+        events = ["subscription.activated"]
+        held = Subscription.objects.filter(
+            pk=replaces.get(started.product_id), status__in=Subscription.CURRENT_STATUSES
+        ).first()
+        if held is not None:
+            subscription_end(subscription=held, status=Status.CANCELED, at=at,
+                             replaced_by=started)
+            events.append("subscription.upgraded")
+        announced.append((started, events))
     if checkout.amount:
         _invoice_paid(scope, checkout, subscription, Invoice.Reason.SUBSCRIPTION_CREATE, at,
                       payment)
-    announce(scope=scope, subscription=subscription, events=events, actor=actor,
-             details={"checkoutId": checkout.id})
+    for started, events in announced:
+        announce(scope=scope, subscription=started, events=events, actor=actor,
+                 details={"checkoutId": checkout.id})
 
 
 def _invoice_paid(scope, checkout, subscription, reason, at, payment) -> None:
