@@ -66,7 +66,9 @@ def refund_decide(*, scope: Scope, subscription: Subscription, amount: int, reas
                  customer_id=subscription.customer_id, subscription_id=subscription.id,
                  resource_type="refund", resource_id=refund.id,
                  details={"amount": amount, "invoiceId": invoice.id, "reason": reason})
-    transaction.on_commit(partial(refund_send, scope=scope, refund_id=refund.id))
+    # robust: an unexpected error while sending is logged, never turned into a failed answer
+    # to a cancel that has committed; the refund stays pending for refunds_resume.
+    transaction.on_commit(partial(refund_send, scope=scope, refund_id=refund.id), robust=True)
     return refund
 
 

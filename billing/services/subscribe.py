@@ -182,10 +182,16 @@ def redemption_link(redeemed: Redeemed, subscription: Subscription) -> None:
 def upgrade_credit(*, held: Subscription | None, product: Product, new_amount: int,
                    at: datetime) -> int:
     """The unused part of what `held` paid for its current period (0 for trials, free plans,
-    unpaid or finished periods)."""
+    unpaid or finished periods): its price, less the discount its period invoice had."""
     if held is None or held.status != Status.ACTIVE or held.price is None:
         return 0
     paid = price_amount(held.price, held.quantity)
+    invoice = held.invoices.filter(period_start=held.current_period_start).exclude(
+        status=Invoice.Status.VOID).first()
+    if invoice is not None:  # a coupon lowered what the period cost: credit only that
+        billed = sum(line.amount for line in invoice.lines.all()
+                     if line.type in (LineType.SUBSCRIPTION, LineType.DISCOUNT))
+        paid = max(min(paid, billed), 0)
     if not paid or held.current_period_end is None or at >= held.current_period_end:
         return 0
     start = min(held.current_period_start, at)

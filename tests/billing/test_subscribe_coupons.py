@@ -126,3 +126,13 @@ def test_coupon_code_must_be_a_string(api, shop):
     error = error_of(api.post(PREVIEW, {"customer": "user_1", "product": "pro",
                                         "couponCode": ["SAVE20"]}))
     assert error["details"][0]["field"] == "couponCode"
+
+
+def test_an_upgrade_credits_what_the_discounted_plan_cost_not_its_list_price(api, shop):
+    coupon(api)
+    subscribe_paid(api, "pro", couponCode="SAVE20")  # 1600 paid for the month
+    preview = data_of(api.post(PREVIEW, {"customer": "user_1", "product": "enterprise"}))
+    assert preview["proration"]["creditAmount"] <= 1600
+    result = subscribe(api, "enterprise")
+    assert result["prorationAmount"] == preview["amountDue"] == 5000 - preview["proration"][
+        "creditAmount"]
