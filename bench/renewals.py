@@ -1,24 +1,27 @@
 """Renewal throughput: N subscriptions fall due at once and the period-end job renews them all
 (invoice with its number and ledger entry, an off-session sandbox charge, the payment posted).
 
-    DATABASE_URL=… python bench/renewals.py [--sizes 1000,5000,10000]
+    DATABASE_URL=… python bench/renewals.py [--sizes 1000,5000,10000] [--workers 8]
+                                            [--max-seconds 240] [--baseline-seconds 5]
 
-For each size, a fresh merchant gets N customers on Pro (2000 a month) with a saved sandbox
-card, all due one second ago; `billing.services.renewals.run_due` is timed as the beat job runs
-it, by `--workers` runners at once (8 by default; they share the work through SKIP LOCKED
-batches, as several Celery workers do). It prints total seconds and seconds per 1,000 subscriptions, so growth can be
-checked for linearity, and the pgbench baseline of the same minute. Target: 10,000 in ≤ 60 s.
+For each size (a separate run), a fresh merchant gets N customers on Pro (2000 a month) with a
+saved sandbox card, all due one second ago (tests/billing/due_renewals.py); then
+`billing.services.renewals.run_due` is timed as the beat job runs it, by `--workers` runners
+at once sharing the work through SKIP LOCKED batches, as several Celery workers do. Progress is
+printed every few seconds; a size that runs past `--max-seconds` is reported as unfinished and
+the bench stops. It prints total seconds and seconds per 1,000 for each size (growth should be
+linear), and the pgbench baseline (bench/baseline.py) measured in the same run.
+Target: 10,000 in ≤ 60 s.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import threading
-from collections import Counter
 import sys
+import threading
 import time
-from datetime import timedelta
+from collections import Counter
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -32,47 +35,59 @@ django.setup()
 
 from django.db import connections  # noqa: E402
 
-from billing.models import Customer, Invoice, Product, Subscription  # noqa: E402
+from bench.baseline import database_conninfo, pgbench_update_rate  # noqa: E402
+from billing.models import Invoice  # noqa: E402
 from billing.services.renewals import run_due  # noqa: E402
 from cynco import clock  # noqa: E402
 from cynco.merchants import merchant_create  # noqa: E402
 from cynco.tenancy import Scope  # noqa: E402
-from gateways.models import PaymentMethod  # noqa: E402
-from gateways.sandbox.models import SandboxPaymentMethod  # noqa: E402
-from tests.billing.catalog import PRO  # noqa: E402
+from tests.billing.due_renewals import due_subscriptions  # noqa: E402
 
-from billing.api.product_input import ProductInput  # noqa: E402
-from billing.services.catalog import product_define, product_definition  # noqa: E402
+PROGRESS_EVERY = 5.0
 
 
 def build(size: int) -> Scope:
     merchant, _ = merchant_create(name=f"Bench renewals {size} {time.time():.0f}")
     scope = Scope(merchant.id, "test")
-    values = ProductInput(data=PRO)
-    values.is_valid(raise_exception=True)
-    product_define(scope=scope, slug="pro",
-                   definition=product_definition(dict(values.validated_data)))
-    product = Product.objects.for_scope(scope).get(slug="pro")
-    price = product.latest_version.prices.get()
-    now = clock.now(scope)
-    start, end = now - timedelta(days=30), now - timedelta(seconds=1)
-    tenant = {"merchant_id": merchant.id, "environment": "test"}
-    customers = Customer.objects.bulk_create(
-        [Customer(external_id=f"user_{n}", **tenant) for n in range(size)], batch_size=2000)
-    cards = SandboxPaymentMethod.objects.bulk_create(
-        [SandboxPaymentMethod(customer_reference=c.id, card_number="4242424242424242",
-                              brand="visa", exp_month=12, exp_year=2040, **tenant)
-         for c in customers], batch_size=2000)
-    PaymentMethod.objects.bulk_create(
-        [PaymentMethod(customer_reference=c.id, gateway="sandbox", token=card.id, brand="visa",
-                       last4="4242", exp_month=12, exp_year=2040, is_default=True, **tenant)
-         for c, card in zip(customers, cards)], batch_size=2000)
-    Subscription.objects.bulk_create(
-        [Subscription(customer=c, product=product, product_version=product.latest_version,
-                      price=price, status="active", current_period_start=start,
-                      current_period_end=end, billing_anchor_day=start.day, **tenant)
-         for c in customers], batch_size=2000)
+    due_subscriptions(scope, size)
     return scope
+
+
+def paid_count(scope: Scope) -> int:
+    return Invoice.objects.for_scope(scope).filter(status="paid").count()
+
+
+def renew(scope: Scope, size: int, workers: int, max_seconds: float) -> float | None:
+    """Seconds to renew every due subscription of `scope`, or None past `max_seconds`."""
+    at = clock.now(scope)
+    results: list[Counter] = []
+    finished = threading.Semaphore(0)
+
+    def worker():
+        try:
+            results.append(run_due(scope=scope, at=at))
+        finally:
+            connections.close_all()
+            finished.release()
+
+    started = time.perf_counter()
+    for _ in range(workers):
+        threading.Thread(target=worker, daemon=True).start()
+    waiting = workers
+    while waiting:
+        if finished.acquire(timeout=PROGRESS_EVERY):
+            waiting -= 1
+            continue
+        elapsed = time.perf_counter() - started
+        print(f"    … {paid_count(scope):>6,} of {size:,} paid after {elapsed:5.1f} s",
+              flush=True)
+        if elapsed > max_seconds:
+            return None
+    elapsed = time.perf_counter() - started
+    ran = sum(results, Counter())
+    paid = paid_count(scope)
+    assert ran["renewals"] == size and paid == size, (ran, paid)
+    return elapsed
 
 
 def main() -> None:
@@ -80,32 +95,35 @@ def main() -> None:
     parser.add_argument("--sizes", default="1000,5000,10000")
     parser.add_argument("--workers", type=int, default=8,
                         help="concurrent job runners sharing the work (SKIP LOCKED)")
+    parser.add_argument("--max-seconds", type=float, default=240,
+                        help="give up on a size that takes longer than this")
+    parser.add_argument("--baseline-seconds", type=int, default=5)
     args = parser.parse_args()
-    print(f"{args.workers} workers")
-    print(f"{'subscriptions':>13} {'seconds':>9} {'s per 1,000':>12} {'invoices':>9}")
+    conninfo = database_conninfo()
+    hot = pgbench_update_rate(conninfo, hot=True, seconds=args.baseline_seconds)
+    spread = pgbench_update_rate(conninfo, hot=False, seconds=args.baseline_seconds)
+    print(f"pgbench baseline (8 clients, {args.baseline_seconds} s each): one hot row "
+          f"{hot:,.0f} updates/s, 1,000 rows {spread:,.0f} updates/s", flush=True)
+    print(f"{args.workers} workers, batches of {django.conf.settings.PERIOD_END_BATCH_SIZE}")
+    rows = []
     for size in (int(s) for s in args.sizes.split(",")):
+        print(f"  building {size:,} due subscriptions …", flush=True)
         scope = build(size)
-        at = clock.now(scope)
-        results: list = []
-
-        def worker():
-            try:
-                results.append(run_due(scope=scope, at=at))
-            finally:
-                connections.close_all()
-
-        started = time.perf_counter()
-        threads = [threading.Thread(target=worker) for _ in range(args.workers)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        elapsed = time.perf_counter() - started
-        ran = sum(results, Counter())
-        paid = Invoice.objects.for_scope(scope).filter(status="paid").count()
-        assert ran["renewals"] == size and paid == size, (ran, paid)
-        print(f"{size:>13,} {elapsed:>9.1f} {elapsed / size * 1000:>12.2f} {paid:>9,}",
-              flush=True)
+        print(f"  renewing {size:,} …", flush=True)
+        elapsed = renew(scope, size, args.workers, args.max_seconds)
+        if elapsed is None:
+            print(f"  {size:,}: not finished after {args.max_seconds:.0f} s "
+                  f"({paid_count(scope):,} paid); stopping", flush=True)
+            break
+        rows.append((size, elapsed))
+        print(f"  {size:>6,} renewed in {elapsed:6.1f} s = {elapsed / size * 1000:5.2f} s "
+              "per 1,000", flush=True)
+    print(f"{'subscriptions':>13} {'seconds':>9} {'s per 1,000':>12}")
+    for size, elapsed in rows:
+        print(f"{size:>13,} {elapsed:>9.1f} {elapsed / size * 1000:>12.2f}")
+    print("target: 10,000 in <= 60 s", flush=True)
+    sys.stdout.flush()
+    os._exit(0)  # leave unfinished daemon workers behind, if any
 
 
 if __name__ == "__main__":

@@ -58,3 +58,19 @@ def try_lock_customer(customer_id: str) -> bool:
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [customer_lock_key(customer_id)])
         return bool(cursor.fetchone()[0])
+
+
+def try_lock_customers(customer_ids) -> set[str]:
+    """`try_lock_customer` for a batch, in one statement: the ids whose lock was free (now
+    held until commit). Busy customers are left for the next run."""
+    if not connection.in_atomic_block:
+        raise RuntimeError("try_lock_customers must run inside a transaction")
+    by_key = {customer_lock_key(customer_id): customer_id for customer_id in set(customer_ids)}
+    if not by_key:
+        return set()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT k FROM unnest(%s::bigint[]) AS k WHERE pg_try_advisory_xact_lock(k)",
+            [sorted(by_key)],
+        )
+        return {by_key[key] for (key,) in cursor.fetchall()}

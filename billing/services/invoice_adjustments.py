@@ -31,8 +31,9 @@ def renewal_discount_lines(*, scope: Scope, subscription, reason: str,
     counting one cycle of its redemption (coupon_redemption_apply); none once used up."""
     if subscription is None or reason != Invoice.Reason.SUBSCRIPTION_CYCLE:
         return []
+    subscription_id = getattr(subscription, "id", subscription)
     redemption = (CouponRedemption.objects.for_scope(scope).select_related("coupon")
-                  .filter(subscription_id=subscription.id).order_by("created_at").first())
+                  .filter(subscription_id=subscription_id).order_by("created_at").first())
     base = sum(line.amount for line in lines if line.type == LineType.SUBSCRIPTION)
     if redemption is None or base <= 0:
         return []
@@ -85,3 +86,35 @@ def upgrade_credit_keep(*, scope: Scope, customer, currency: str, amount: int, i
         source_id=invoice.id, description=f"Credit left from invoice {invoice.number}",
         created_at=at,
     )
+
+
+def adjusted_among(*, scope: Scope, drafts) -> set[str]:
+    """Subscription ids of a renewal batch (invoices_issue_many) whose invoices need an
+    adjustment: a coupon redemption, or a customer with credit left. Two queries per batch,
+    so the batch stays a few statements when nobody has either."""
+    subscription_ids = [draft.subscription_id for draft in drafts]
+    with_coupon = set(CouponRedemption.objects.for_scope(scope).filter(
+        subscription_id__in=subscription_ids).values_list("subscription_id", flat=True))
+    with_credit = set(CustomerCredit.objects.for_scope(scope).filter(
+        customer_id__in=[draft.customer_id for draft in drafts], remaining__gt=0,
+    ).values_list("customer_id", flat=True))
+    return with_coupon | {draft.subscription_id for draft in drafts
+                          if draft.customer_id in with_credit}
+
+
+def draft_adjust(*, scope: Scope, draft) -> tuple[list[LineDraft], int]:
+    """A batch draft's lines with its coupon discount and referral credit, and the upgrade
+    credit that pays part of it (exactly what invoice_issue does for one invoice)."""
+    from decimal import Decimal
+
+    from django.conf import settings
+
+    from billing.services.invoices import invoice_totals
+
+    lines = [*draft.lines, *renewal_discount_lines(
+        scope=scope, subscription=draft.subscription_id, reason=draft.reason, lines=draft.lines)]
+    lines = [*lines, *referral_credit_lines(scope=scope, customer=draft.customer_id,
+                                            currency=draft.currency, lines=lines)]
+    due = invoice_totals(lines, Decimal(str(settings.INVOICE_TAX_RATE_PERCENT))).amount_due
+    return lines, upgrade_credit_take(scope=scope, customer=draft.customer_id,
+                                      currency=draft.currency, amount_due=due)

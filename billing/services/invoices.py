@@ -16,12 +16,15 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import connection
 from django.db.models import F
+from simple_history.utils import bulk_create_with_history
 
 from billing.models import Invoice, InvoiceLine, InvoiceNumberCounter
 from billing.pricing import round_minor
-from billing.services.webhooks import emit_event
+from billing.services.webhooks import emit_event, emit_events
+from cynco.bulk import update_rows_with_history
 from cynco.tenancy import Scope
 from ledger import rules as ledger
+from ledger.services.posting import posting_in_bulk
 
 LineType = InvoiceLine.Type
 
@@ -65,18 +68,27 @@ def next_invoice_number(scope: Scope) -> str:
     The counter row stays locked until the caller's transaction ends, so a rolled-back invoice
     gives its number back and numbers never skip.
     """
-    InvoiceNumberCounter.objects.get_or_create(
-        merchant_id=scope.merchant_id, environment=scope.environment
-    )
+    return next_invoice_numbers(scope, 1)[0]
+
+
+def next_invoice_numbers(scope: Scope, count: int) -> list[str]:
+    """The next `count` numbers of `scope`'s invoices, in order, from one counter UPDATE whose
+    row lock is held until the caller's transaction ends (see next_invoice_number): batch jobs
+    call it as late as they can, so the counter is held for the last statements only."""
+    table = InvoiceNumberCounter._meta.db_table
+    sql = (f"UPDATE {table} SET last_number = last_number + %s "
+           "WHERE merchant_id = %s AND environment = %s RETURNING last_number")
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {InvoiceNumberCounter._meta.db_table} SET last_number = last_number + 1 "
-            "WHERE merchant_id = %s AND environment = %s RETURNING last_number",
-            [scope.merchant_id, scope.environment],
-        )
-        (number,) = cursor.fetchone()
+        cursor.execute(sql, [count, scope.merchant_id, scope.environment])
+        row = cursor.fetchone()
+        if row is None:
+            InvoiceNumberCounter.objects.get_or_create(
+                merchant_id=scope.merchant_id, environment=scope.environment
+            )
+            cursor.execute(sql, [count, scope.merchant_id, scope.environment])
+            row = cursor.fetchone()
     prefix = "INV-TEST" if scope.is_test else "INV"
-    return f"{prefix}-{number:06d}"
+    return [f"{prefix}-{number:06d}" for number in range(row[0] - count + 1, row[0] + 1)]
 
 
 def invoice_issue(
@@ -127,15 +139,7 @@ def invoice_issue(
         period_start=period_start,
         period_end=period_end, created_at=at, due_at=at,
     )
-    InvoiceLine.objects.bulk_create(
-        InvoiceLine(
-            invoice=invoice, position=index, type=line.type, description=line.description[:500],
-            quantity=Decimal(line.quantity),
-            unit_amount=line.amount if line.unit_amount is None else line.unit_amount,
-            amount=line.amount, period_start=line.period_start, period_end=line.period_end,
-        )
-        for index, line in enumerate(lines)
-    )
+    InvoiceLine.objects.bulk_create(_line_rows(invoice, lines))
     left_over = _post_finalized(scope, invoice, lines, totals, at, stored_credit)
     if left_over:
         adjust.upgrade_credit_keep(scope=scope, customer=customer, currency=currency,
@@ -144,6 +148,84 @@ def invoice_issue(
     if invoice.amount_due == 0:
         invoice_mark_paid(scope=scope, invoice=invoice, at=at)
     return invoice
+
+
+def _line_rows(invoice: Invoice, lines: list[LineDraft]) -> list[InvoiceLine]:
+    return [
+        InvoiceLine(
+            invoice=invoice, position=index, type=line.type, description=line.description[:500],
+            quantity=Decimal(line.quantity),
+            unit_amount=line.amount if line.unit_amount is None else line.unit_amount,
+            amount=line.amount, period_start=line.period_start, period_end=line.period_end,
+        )
+        for index, line in enumerate(lines)
+    ]
+
+
+@dataclass(frozen=True)
+class InvoiceDraft:
+    """One period invoice of a batch (`invoices_issue_many`), as `invoice_issue` takes it."""
+
+    customer_id: str
+    subscription_id: str
+    reason: str
+    currency: str
+    lines: list[LineDraft]
+    at: datetime
+    period_start: datetime | None = None
+    period_end: datetime | None = None
+
+
+def invoices_issue_many(*, scope: Scope, drafts: list[InvoiceDraft]) -> list[Invoice]:
+    """`invoice_issue` for a batch of period invoices of `scope` (the renewal job): the same
+    rows, events and ledger entries, written with a few statements for the whole batch.
+
+    Numbers are taken by one counter UPDATE just before the inserts that need them, so the
+    counter's row lock is held for the batch's last statements only; they commit or roll back
+    with their invoices (no gap). A second invoice of a (subscription, period start) raises
+    IntegrityError for the batch: callers roll it back and go one by one.
+    Caller's transaction, caller's customer locks.
+    """
+    from billing.services import invoice_adjustments as adjust
+
+    rate = Decimal(str(settings.INVOICE_TAX_RATE_PERCENT))
+    invoices, issued, stored = [], [], {}
+    adjusted = adjust.adjusted_among(scope=scope, drafts=drafts)
+    for draft in drafts:
+        lines = draft.lines
+        if draft.subscription_id in adjusted:
+            lines, stored[draft.subscription_id] = adjust.draft_adjust(scope=scope, draft=draft)
+        totals = invoice_totals(lines, rate)
+        if totals.tax_amount:
+            lines = [*lines, LineDraft(LineType.TAX, f"Tax ({rate.normalize()}%)",
+                                       totals.tax_amount)]
+        invoice = Invoice(
+            merchant_id=scope.merchant_id, environment=scope.environment,
+            customer_id=draft.customer_id, subscription_id=draft.subscription_id,
+            reason=draft.reason, currency=draft.currency, status=Invoice.Status.OPEN,
+            subtotal=totals.subtotal, discount_amount=totals.discount_amount,
+            tax_amount=totals.tax_amount, total=totals.total,
+            amount_due=totals.amount_due - stored.get(draft.subscription_id, 0),
+            period_start=draft.period_start, period_end=draft.period_end,
+            created_at=draft.at, due_at=draft.at,
+        )
+        invoices.append(invoice)
+        issued.append((invoice, lines, totals, draft.at))
+    for invoice, number in zip(invoices, next_invoice_numbers(scope, len(invoices))):
+        invoice.number = number
+    bulk_create_with_history(invoices, Invoice)
+    InvoiceLine.objects.bulk_create(
+        [row for invoice, lines, _, _ in issued for row in _line_rows(invoice, lines)])
+    with posting_in_bulk(scope):
+        for invoice, lines, totals, at in issued:
+            _post_finalized(scope, invoice, lines, totals, at,
+                            stored.get(invoice.subscription_id, 0))
+    emit_events(scope=scope, events=[("invoice.created", invoice_event_data(invoice))
+                                     for invoice in invoices])
+    for invoice, _, totals, at in issued:
+        if invoice.amount_due == 0:
+            invoice_mark_paid(scope=scope, invoice=invoice, at=at)
+    return invoices
 
 
 _REVENUE = {
@@ -208,6 +290,42 @@ def invoice_mark_paid(
     invoice.refresh_from_db()
     emit_event(scope=scope, type="invoice.paid", data=invoice_event_data(invoice))
     return invoice
+
+
+@dataclass(frozen=True)
+class InvoicePayment:
+    """A payment that paid an open invoice in full (`invoices_mark_paid_many`)."""
+
+    invoice: Invoice
+    at: datetime
+    payment_attempt_id: str
+    payment_id: str
+    gateway: str
+
+
+def invoices_mark_paid_many(*, scope: Scope, payments: list[InvoicePayment]) -> None:
+    """`invoice_mark_paid` for a batch of open invoices the caller holds row locks on (and
+    their customers' locks): the same ledger entries (payment captured), rows, history and
+    `invoice.paid` events, written with a few statements."""
+    paid = []
+    with posting_in_bulk(scope):
+        for payment in payments:
+            invoice = payment.invoice
+            if invoice.status == Invoice.Status.PAID:
+                continue
+            if payment.payment_id and invoice.amount_due:
+                ledger.payment_captured(
+                    scope=scope, payment_id=payment.payment_id, gateway=payment.gateway,
+                    amount=invoice.amount_due, currency=invoice.currency,
+                    invoice_id=invoice.id, date=payment.at.date())
+            invoice.status, invoice.paid_at = Invoice.Status.PAID, payment.at
+            invoice.amount_paid, invoice.amount_due = invoice.amount_paid + invoice.amount_due, 0
+            invoice.payment_attempt_id = payment.payment_attempt_id or invoice.payment_attempt_id
+            paid.append(invoice)
+    update_rows_with_history(paid, ["status", "paid_at", "amount_paid", "amount_due",
+                                    "payment_attempt_id"])
+    emit_events(scope=scope, events=[("invoice.paid", invoice_event_data(invoice))
+                                     for invoice in paid])
 
 
 def invoice_mark_uncollectible(*, scope: Scope, invoice: Invoice, at: datetime) -> Invoice:

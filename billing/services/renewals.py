@@ -32,6 +32,14 @@ from billing.services.invoices import (
     invoice_mark_uncollectible,
 )
 from billing.services.payments import charge_saved_card
+from billing.services.renewal_batches import (
+    Prepared,
+    is_plain_renewal,
+    overage_lines,
+    renew_many,
+    renewal_lines,
+    settle_paid_many,
+)
 from billing.services.subscription_updates import subscription_resume_now
 from billing.services.subscriptions import (
     announce,
@@ -40,10 +48,11 @@ from billing.services.subscriptions import (
     subscription_end,
     subscription_start,
 )
-from cynco.locks import lock_customer, try_lock_customer
+from cynco.locks import lock_customer, try_lock_customers
 from cynco.tenancy import Scope
 from gateways.models import PaymentAttempt
 from gateways.outcomes import PaymentAttemptResult
+from gateways.services.charge_batches import charges_execute_many
 
 logger = logging.getLogger(__name__)
 Status = Subscription.Status
@@ -79,7 +88,8 @@ def _round(scope: Scope, at: datetime, ran: Counter) -> int:
     batch_size = settings.PERIOD_END_BATCH_SIZE
     handled, seen = 0, set()
     while True:
-        charges, stepped, picked = _batch(scope, at, ran, batch_size, seen)
+        charges, prepared, stepped, picked = _batch(scope, at, ran, batch_size, seen)
+        _collect_prepared(scope, prepared, ran)
         for due in charges:
             _collect(scope, due, ran)
         handled += stepped
@@ -95,23 +105,29 @@ def _due_rows(scope: Scope, at: datetime):
     )
 
 
-def _batch(scope, at, ran, batch_size, seen) -> tuple[list[Due], int, int]:
-    """One SKIP LOCKED batch in one transaction: (charges to make, rows stepped, rows picked).
-    `seen` keeps a round to one event per subscription."""
+def _batch(scope, at, ran, batch_size, seen) -> tuple[list[Due], list[Prepared], int, int]:
+    """One SKIP LOCKED batch in one transaction: (charges to make one by one, charges prepared
+    by the batch path, rows stepped, rows picked). `seen` keeps a round to one event per
+    subscription. Plain renewals go through renewal_batches together; the rest one by one."""
     charges: list[Due] = []
-    stepped = 0
     with transaction.atomic():
         rows = list(
             _due_rows(scope, at).exclude(pk__in=seen)
             .select_for_update(skip_locked=True, of=("self",))
-            .select_related("product", "price", "scheduled_price", "customer")
+            .select_related("product", "price", "scheduled_price")
             .order_by("current_period_end", "id")[:batch_size]
         )
-        for subscription in rows:
-            seen.add(subscription.id)
-            if not try_lock_customer(subscription.customer_id):
-                continue
-            stepped += 1
+        seen.update(row.id for row in rows)
+        picked = len(rows)
+        locked = try_lock_customers(row.customer_id for row in rows)
+        rows = [row for row in rows if row.customer_id in locked]
+        plain = [row for row in rows if is_plain_renewal(row)]
+        prepared = _renew_plain(scope, plain, ran)
+        if prepared is None:  # a period was invoiced already: all one by one, fresh rows
+            prepared, one_by_one = [], _reread(rows)
+        else:
+            one_by_one = [row for row in rows if not is_plain_renewal(row)]
+        for subscription in one_by_one:
             try:
                 with transaction.atomic():
                     due = _step(scope, subscription, ran)
@@ -121,7 +137,45 @@ def _batch(scope, at, ran, batch_size, seen) -> tuple[list[Due], int, int]:
                 continue
             if due is not None:
                 charges.append(due)
-    return charges, stepped, len(rows)
+    return charges, prepared, len(rows), picked
+
+
+def _renew_plain(scope, rows, ran) -> list[Prepared] | None:
+    """The batch path for plain renewals, in a savepoint; None if it was rolled back because
+    a period was invoiced already (IntegrityError on the unique period invoice)."""
+    if not rows:
+        return []
+    counts: Counter = Counter()
+    try:
+        with transaction.atomic():
+            prepared = renew_many(scope, rows, counts)
+    except IntegrityError:
+        logger.info("a period of batch %s… was invoiced already; going one by one", rows[0].id)
+        return None
+    ran.update(counts)
+    return prepared
+
+
+def _reread(rows) -> list[Subscription]:
+    """The rows again, as committed (the rolled-back batch path changed them in memory);
+    this transaction still holds their row locks."""
+    return list(Subscription.objects.filter(pk__in=[row.id for row in rows])
+                .select_related("product", "price", "scheduled_price")
+                .order_by("current_period_end", "id"))
+
+
+def _collect_prepared(scope, prepared: list[Prepared], ran) -> None:
+    """Charge what the batch path prepared (after commit), then record the outcomes: the paid
+    in one transaction, the rest one by one (renewal_settle)."""
+    if not prepared:
+        return
+    results = charges_execute_many(attempt_ids=[p.attempt_id for p in prepared if p.attempt_id])
+    outcomes = {p.invoice_id: results.get(p.attempt_id) for p in prepared}
+    ran["charges"] += len(outcomes)
+    ran["failedCharges"] += sum(1 for result in outcomes.values()
+                                if result is None or not result.succeeded)
+    for invoice_id, attempt in settle_paid_many(scope, outcomes).items():
+        renewal_settle(scope=scope, invoice_id=invoice_id, attempt=attempt)
 
 
 def _step(scope, subscription, ran) -> Due | None:
@@ -146,15 +200,6 @@ def _step(scope, subscription, ran) -> Due | None:
     return _renew(scope, subscription, overage, boundary, ran)
 
 
-def _overage_lines(overage) -> list[LineDraft]:
-    return [
-        LineDraft("overage", f"{line.feature_name}: {line.units} over the allowance",
-                  line.amount, quantity=line.units, unit_amount=line.unit_price,
-                  period_start=line.period_start, period_end=line.period_end)
-        for line in overage if line.amount
-    ]
-
-
 def _period_invoice(scope, subscription, lines, reason, start, end, overage) -> Invoice | None:
     """The period's invoice, when it has anything to bill (free plans get none)."""
     if not any(line.amount for line in lines):
@@ -172,17 +217,8 @@ def _period_invoice(scope, subscription, lines, reason, start, end, overage) -> 
 
 def _renew(scope, subscription, overage, boundary, ran) -> Due | None:
     trial_ending = subscription.status == Status.TRIALING
-    price = subscription.price
-    end = period_end_after(price, boundary, subscription.billing_anchor_day)
-    lines = _overage_lines(overage)
-    amount = price_amount(price, subscription.quantity)
-    if amount:
-        lines.insert(0, LineDraft("subscription", subscription.product.name, amount,
-                                  quantity=subscription.quantity, unit_amount=price.amount,
-                                  period_start=boundary, period_end=end))
-        if trial_ending and price.setup_fee:
-            lines.insert(1, LineDraft("setup_fee", f"Setup fee: {subscription.product.name}",
-                                      price.setup_fee))
+    end = period_end_after(subscription.price, boundary, subscription.billing_anchor_day)
+    lines = renewal_lines(subscription, overage, boundary, end)
     invoice = _period_invoice(scope, subscription, lines, Invoice.Reason.SUBSCRIPTION_CYCLE,
                               boundary, end, overage)
     subscription.status = Status.ACTIVE
@@ -204,7 +240,7 @@ def _apply_downgrade(scope, subscription, overage, boundary, ran) -> Due | None:
     )
     subscription_end(subscription=subscription, status=Status.CANCELED, at=boundary,
                      replaced_by=replacement)
-    lines = _overage_lines(overage)
+    lines = overage_lines(overage)
     amount = price_amount(price, replacement.quantity)
     if amount:
         lines.insert(0, LineDraft("subscription", price.product.name, amount,
@@ -221,7 +257,7 @@ def _apply_downgrade(scope, subscription, overage, boundary, ran) -> Due | None:
 
 
 def _final_overage(scope, subscription, overage, boundary, ran) -> Due | None:
-    invoice = _period_invoice(scope, subscription, _overage_lines(overage),
+    invoice = _period_invoice(scope, subscription, overage_lines(overage),
                               Invoice.Reason.PERIOD_CLOSE, boundary, None, overage)
     return _due_for(invoice, subscription, ran, attempt_number=1)
 

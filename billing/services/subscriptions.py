@@ -17,8 +17,8 @@ from billing import pricing
 from billing.models import Price, Product, Subscription
 from billing.periods import next_period_end
 from billing.services import entitlement_sync
-from billing.services.audit import Actor, audit_record
-from billing.services.webhooks import emit_event
+from billing.services.audit import Actor, audit_records
+from billing.services.webhooks import emit_events
 from cynco.tenancy import Scope
 
 Status = Subscription.Status
@@ -129,12 +129,25 @@ def announce(
     details: dict | None = None,
 ) -> None:
     """Emit each `subscription.*` event and write its audit row (caller's transaction)."""
-    details = json.loads(json.dumps(details or {}, cls=DjangoJSONEncoder))
-    data = {**summary_data(subscription), "customerId": subscription.customer_id, **details}
-    for event in events:
-        emit_event(scope=scope, type=event, data=data)
-        audit_record(
-            scope=scope, event=event, actor=actor, customer_id=subscription.customer_id,
-            subscription_id=subscription.id, resource_type="subscription",
-            resource_id=subscription.id, details=details,
-        )
+    announce_many(scope=scope, announcements=[(subscription, events, details)], actor=actor)
+
+
+def announce_many(
+    *, scope: Scope, announcements: list[tuple[Subscription, list[str], dict | None]],
+    actor: Actor,
+) -> None:
+    """`announce` for many (subscription, events, details) at once (a batch job): the same
+    events and audit rows, one insert each."""
+    events, records = [], []
+    for subscription, names, details in announcements:
+        details = json.loads(json.dumps(details or {}, cls=DjangoJSONEncoder))
+        data = {**summary_data(subscription), "customerId": subscription.customer_id, **details}
+        for event in names:
+            events.append((event, data))
+            records.append({
+                "event": event, "customer_id": subscription.customer_id,
+                "subscription_id": subscription.id, "resource_type": "subscription",
+                "resource_id": subscription.id, "details": details,
+            })
+    emit_events(scope=scope, events=events)
+    audit_records(scope=scope, actor=actor, records=records)

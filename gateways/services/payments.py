@@ -146,13 +146,18 @@ def send_charge(attempt: PaymentAttempt, *, via: str | None = None) -> PaymentAt
     A gateway that cannot be reached leaves the attempt pending (the outcome is unknown) for
     the sweeper; one that refuses the request settles it as failed.
     """
-    request = ChargeRequest(
+    return _send(attempt, lambda gateway: send_charge_request(gateway, attempt),
+                 settle_from_charge, via)
+
+
+def send_charge_request(gateway, attempt: PaymentAttempt):
+    """The gateway call of a pending charge (its ChargeResult); no transaction may be open."""
+    return gateway.charge(ChargeRequest(
         payment_method_token=attempt.payment_method.token, amount=attempt.amount,
         currency=attempt.currency, idempotency_key=attempt.idempotency_key,
         customer_reference=attempt.customer_reference, description=attempt.description,
         metadata={**attempt.metadata, "cynco_attempt": attempt.id},
-    )
-    return _send(attempt, lambda gateway: gateway.charge(request), settle_from_charge, via)
+    ))
 
 
 def charge_execute(*, attempt_id: str) -> PaymentAttemptResult:

@@ -59,24 +59,42 @@ def settle_attempt(
     """
     with transaction.atomic():
         attempt = PaymentAttempt.objects.select_for_update().get(pk=attempt_id)
-        unchanged = attempt.is_final or status == Status.PENDING or (
-            status == attempt.status == Status.REQUIRES_ACTION
+        changed = record_outcome(
+            attempt, status=status, provider_payment_id=provider_payment_id,
+            provider_refund_id=provider_refund_id, failure_code=failure_code,
+            failure_message=failure_message, action_url=action_url,
         )
-        attempt.provider_payment_id = provider_payment_id or attempt.provider_payment_id
-        attempt.provider_refund_id = provider_refund_id or attempt.provider_refund_id
-        if not unchanged:
-            attempt.status = status
-            attempt.failure_code = failure_code[:64]
-            attempt.failure_message = failure_message[:500]
-            attempt.action_url = action_url
-            attempt.last_error = ""
-            if attempt.is_final:
-                attempt.settled_at = wall_now()
         attempt.save()
         result = result_of(attempt)
-        if via and not unchanged:
+        if via and changed:
             notify_settled(result, via)
     return result
+
+
+SETTLED_FIELDS = ["status", "provider_payment_id", "provider_refund_id", "failure_code",
+                  "failure_message", "action_url", "last_error", "settled_at", "updated_at"]
+
+
+def record_outcome(attempt: PaymentAttempt, *, status: str, provider_payment_id: str = "",
+                   provider_refund_id: str = "", failure_code: str = "",
+                   failure_message: str = "", action_url: str = "") -> bool:
+    """Apply an outcome to a row-locked `attempt` in memory (SETTLED_FIELDS; the caller saves
+    it): a final outcome never changes. Returns whether its status changed."""
+    unchanged = attempt.is_final or status == Status.PENDING or (
+        status == attempt.status == Status.REQUIRES_ACTION
+    )
+    attempt.provider_payment_id = provider_payment_id or attempt.provider_payment_id
+    attempt.provider_refund_id = provider_refund_id or attempt.provider_refund_id
+    attempt.updated_at = wall_now()
+    if not unchanged:
+        attempt.status = status
+        attempt.failure_code = failure_code[:64]
+        attempt.failure_message = failure_message[:500]
+        attempt.action_url = action_url
+        attempt.last_error = ""
+        if attempt.is_final:
+            attempt.settled_at = wall_now()
+    return not unchanged
 
 
 def settle_from_charge(attempt_id: str, answer: ChargeResult, *, via: str | None = None

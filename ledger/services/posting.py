@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from datetime import date as Date
 
 from django.db import IntegrityError, transaction
@@ -78,6 +80,13 @@ def post_entry(
     """
     _check(source_type, source_id, kind, lines)
     lines = [line for line in lines if line.debit or line.credit]
+    batch = _batch.get()
+    if batch is not None and batch.scope == scope:
+        return batch.add(JournalEntry(
+            merchant_id=scope.merchant_id, environment=scope.environment, date=date,
+            memo=memo[:500], source_type=source_type, source_id=source_id, kind=kind,
+            invoice_id=invoice_id, reversal_of=reversal_of,
+        ), lines)
     with transaction.atomic():
         found = existing_entry(scope=scope, source_type=source_type, source_id=source_id, kind=kind)
         if found is not None:
@@ -116,6 +125,66 @@ def post_entry(
             for line in lines
         )
     return entry
+
+
+@dataclass
+class _Batch:
+    scope: Scope
+    entries: dict[tuple[str, str, str], tuple[JournalEntry, list[Line]]] = field(
+        default_factory=dict)
+
+    def add(self, entry: JournalEntry, lines: list[Line]) -> JournalEntry:
+        key = (entry.source_type, entry.source_id, entry.kind)
+        return self.entries.setdefault(key, (entry, lines))[0]
+
+
+_batch: ContextVar[_Batch | None] = ContextVar("ledger_posting_batch", default=None)
+
+
+@contextmanager
+def posting_in_bulk(scope: Scope):
+    """Post the entries of many business events of `scope` with a handful of statements (a
+    batch job): inside the block `post_entry` checks each entry as always and returns it
+    unsaved; at the end of the block the entries not posted before are written together —
+    one look-up of those already posted, one of the accounts, one insert of entries, one of
+    lines. Run it inside the caller's transaction, so the entries commit or roll back with
+    the events that caused them. A concurrent posting of the same (source, kind) makes the
+    insert fail (IntegrityError) and the caller's transaction roll back: the batch path is
+    for sources of its own (new invoice or payment ids), and its caller retries event by
+    event."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("posting_in_bulk must run inside a transaction")
+    batch = _Batch(scope)
+    token = _batch.set(batch)
+    try:
+        yield
+    finally:
+        _batch.reset(token)
+    _write_batch(batch)
+
+
+def _write_batch(batch: _Batch) -> None:
+    if not batch.entries:
+        return
+    scope = batch.scope
+    posted = set(
+        JournalEntry.objects.for_scope(scope)
+        .filter(source_id__in={source_id for _, source_id, _ in batch.entries})
+        .values_list("source_type", "source_id", "kind")
+    )
+    pending = [value for key, value in batch.entries.items() if key not in posted]
+    codes = {line.account_code for _, lines in pending for line in lines}
+    accounts = _accounts(scope, codes)
+    JournalEntry.objects.bulk_create([entry for entry, _ in pending])
+    JournalLine.objects.bulk_create(
+        JournalLine(
+            merchant_id=scope.merchant_id, environment=scope.environment, entry=entry,
+            account=accounts[line.account_code], debit=line.debit, credit=line.credit,
+            currency=line.currency,
+        )
+        for entry, lines in pending
+        for line in lines
+    )
 
 
 def _check(source_type: str, source_id: str, kind: str, lines: list[Line]) -> None:
