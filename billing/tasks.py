@@ -4,6 +4,7 @@ from celery import shared_task
 
 from billing.models import Subscription
 from billing.services.balance_locks import balance_locks_release_expired
+from billing.services.refunds import refunds_resume
 from billing.services.renewals import run_due
 from billing.services.webhook_deliveries import webhook_deliveries_run_due
 from cynco import clock
@@ -22,6 +23,12 @@ def deliver_event_webhooks(event_id: str) -> int:
 def deliver_due_webhooks() -> int:
     """Every minute (beat): first tries the queue missed, and every retry that has come due."""
     return webhook_deliveries_run_due()
+
+
+@shared_task
+def resume_pending_refunds() -> int:
+    """Every minute (beat): refunds a crash left pending before they reached the gateway."""
+    return refunds_resume()
 
 
 @shared_task

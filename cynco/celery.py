@@ -30,6 +30,10 @@ app.conf.beat_schedule = {
         "task": "billing.tasks.run_period_end_jobs",
         "schedule": crontab(),  # every minute
     },
+    "resume-pending-refunds": {
+        "task": "billing.tasks.resume_pending_refunds",
+        "schedule": crontab(),  # every minute
+    },
     "recover-pending-payment-attempts": {
         "task": "gateways.tasks.recover_pending_payment_attempts",
         "schedule": crontab(),  # every minute

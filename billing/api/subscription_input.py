@@ -72,11 +72,27 @@ class SubscribeInput(serializers.Serializer):
     redirectMode = serializers.ChoiceField(choices=["always", "if_required"], required=False)
 
 
+class AttachProduct(serializers.Serializer):
+    product = StrictCharField(max_length=100)
+    priceId = StrictCharField(max_length=40, required=False)
+    quantity = StrictIntegerField(min_value=1, max_value=MAX_QUANTITY, required=False, default=1)
+
+
+class MultiAttachInput(serializers.Serializer):
+    customer = CustomerRef()
+    products = serializers.ListField(child=AttachProduct(), allow_empty=False, max_length=20)
+    successUrl = StrictURLField(max_length=2000)
+    cancelUrl = StrictURLField(max_length=2000)
+    couponCode = StrictCharField(max_length=100, required=False)
+    metadata = StrictJSONObjectField(required=False, default=dict)
+
+
 class PreviewInput(serializers.Serializer):
     customer = StrictCharField(max_length=255)
     product = StrictCharField(max_length=100)
     priceId = StrictCharField(max_length=40, required=False)
     quantity = StrictIntegerField(min_value=1, max_value=MAX_QUANTITY, required=False, default=1)
+    couponCode = StrictCharField(max_length=100, required=False)
 
 
 class CancelInput(serializers.Serializer):

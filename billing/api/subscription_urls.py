@@ -6,6 +6,7 @@ from billing.api import invoices, subscriptions, test_helpers
 
 urlpatterns = [
     path("subscribe", subscriptions.SubscribeView.as_view(), name="subscribe"),
+    path("multi-attach", subscriptions.MultiAttachView.as_view(), name="multi-attach"),
     path("preview", subscriptions.PreviewView.as_view(), name="preview"),
     path("cancel", subscriptions.CancelView.as_view(), name="cancel"),
     path("subscriptions", subscriptions.SubscriptionsView.as_view(), name="subscriptions"),

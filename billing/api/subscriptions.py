@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from billing.api.subscription_input import (
     CancelInput,
+    MultiAttachInput,
     PreviewInput,
     SubscribeInput,
     UpdateInput,
@@ -16,7 +17,8 @@ from billing.selectors.subscriptions import subscribe_preview, subscriptions_lis
 from billing.services.audit import Actor
 from billing.services.customers import customer_get_or_create
 from billing.services.subscribe import SubscribeOutcome, SubscribeRequest
-from billing.services.subscribe_payment import subscribe_and_pay
+from billing.services.multi_attach import AttachItem
+from billing.services.subscribe_payment import multi_attach_and_pay, subscribe_and_pay
 from billing.services.subscription_cancel import cancel_customer
 from billing.services.subscription_updates import (
     UpdateRequest,
@@ -28,7 +30,7 @@ from billing.services.subscription_updates import (
 from billing.services.subscriptions import summary_data
 from cynco import clock, idempotency
 from cynco.api.views import ApiView
-from cynco.errors import Forbidden, ValidationFailed
+from cynco.errors import Forbidden, NotFound, ValidationFailed
 from cynco.permissions import PublishableAllowed
 from cynco.responses import ok, page_of, paginated
 
@@ -59,6 +61,46 @@ def subscribe_data(outcome: SubscribeOutcome) -> dict:
     return data
 
 
+def customer_of(scope, customer_ref: dict, publishable: bool):
+    """The customer of `customer`: found by id, or created inline (secret keys only)."""
+    if customer_ref.get("inline"):
+        if publishable:
+            raise Forbidden("A publishable key may not create customers")
+        customer, _ = customer_get_or_create(
+            scope=scope, external_id=customer_ref["id"], name=customer_ref["name"],
+            email=customer_ref["email"],
+        )
+        return customer
+    return customer_find(scope, customer_ref["id"])
+
+
+def product_or_none(scope, ref: str):
+    try:
+        return product_find(scope, ref)
+    except NotFound:
+        return None
+
+
+class MultiAttachView(ApiView):
+    permission_classes = [PublishableAllowed]
+    idempotency_atomic = False  # commits before the gateway is called
+
+    def post(self, request):
+        values = valid(MultiAttachInput, request.data)
+        publishable = not request.auth.is_secret
+        customer = customer_of(self.scope, values["customer"], publishable)
+        items = [AttachItem(product_or_none(self.scope, item["product"]), item.get("priceId"),
+                            item["quantity"]) for item in values["products"]]
+        outcome = multi_attach_and_pay(
+            scope=self.scope, customer=customer, items=items,
+            success_url=values["successUrl"], cancel_url=values["cancelUrl"],
+            coupon_code=values.get("couponCode"), metadata=values["metadata"],
+            publishable=publishable, at=clock.now(self.scope),
+            actor=Actor.api(request.auth.id), idempotency_key=idempotency.key_from(request),
+        )
+        return ok(subscribe_data(outcome))
+
+
 class SubscribeView(ApiView):
     permission_classes = [PublishableAllowed]
     idempotency_atomic = False  # commits before the gateway is called
@@ -66,16 +108,7 @@ class SubscribeView(ApiView):
     def post(self, request):
         values = valid(SubscribeInput, request.data)
         publishable = not request.auth.is_secret
-        customer_ref = values["customer"]
-        if customer_ref.get("inline"):
-            if publishable:
-                raise Forbidden("A publishable key may not create customers")
-            customer, _ = customer_get_or_create(
-                scope=self.scope, external_id=customer_ref["id"], name=customer_ref["name"],
-                email=customer_ref["email"],
-            )
-        else:
-            customer = customer_find(self.scope, customer_ref["id"])
+        customer = customer_of(self.scope, values["customer"], publishable)
         product = product_find(self.scope, values["product"])
         balances, usages = values.get("carryOverBalances"), values.get("carryOverUsages")
         subscribe_request = SubscribeRequest(
@@ -87,6 +120,7 @@ class SubscribeView(ApiView):
             carry_over_usages=bool(usages and usages["enabled"]),
             carry_over_feature_ids=(usages or {}).get("featureIds"),
             publishable=publishable or values.get("redirectMode") == "always",
+            coupon_code=values.get("couponCode"),
         )
         outcome = subscribe_and_pay(
             scope=self.scope, customer=customer, request=subscribe_request,
@@ -103,8 +137,9 @@ class PreviewView(ApiView):
         values = valid(PreviewInput, request.data)
         customer = customer_find(self.scope, values["customer"])
         product = product_find(self.scope, values["product"])
-        return ok(subscribe_preview(customer, product, values.get("priceId"),
-                                    values["quantity"], clock.now(self.scope)))
+        return ok(subscribe_preview(self.scope, customer, product, values.get("priceId"),
+                                    values["quantity"], clock.now(self.scope),
+                                    coupon_code=values.get("couponCode")))
 
 
 class CancelView(ApiView):

@@ -12,4 +12,5 @@ from billing.models.checkouts import *  # noqa: E402,F401,F403
 from billing.models.invoices import *  # noqa: E402,F401,F403
 from billing.models.coupons import *  # noqa: E402,F401,F403
 from billing.models.rewards import *  # noqa: E402,F401,F403
+from billing.models.refunds import *  # noqa: E402,F401,F403
 from billing.models.entitlements import *  # noqa: E402,F401,F403

@@ -177,6 +177,7 @@ class CustomerCredit(TenantModel):
 
     class Source(models.TextChoices):
         REFERRAL = "referral"
+        UPGRADE = "upgrade"  # an upgrade's credit larger than the new plan's first invoice
 
     id = models.CharField(
         primary_key=True, max_length=40, default=new_customer_credit_id, editable=False

@@ -4,10 +4,10 @@ What billing's own records say the books must show, for one merchant environment
 
 - receivable (1200): what is still due on open invoices, per currency;
 - clearing (1100-<gateway>): money collected on invoices through each gateway (their
-  `amount_paid`, by `payment_gateway`) less the refunds that gateway made (succeeded refund
-  attempts). Gateway fees are not recorded by billing yet, so none are deducted. Invoices, not
-  charge attempts, are the record of money in: a payment on a hosted checkout page leaves no
-  charge attempt of ours, and every capture billing books is the payment of one invoice;
+  `amount_paid`, by `payment_gateway`) less the refunds that gateway made (succeeded `Refund`
+  rows, each posted as `refund_issued` when it succeeds). Gateway fees are not recorded by
+  billing yet, so none are deducted. Invoices are the record of money in: every capture
+  billing books is the payment of one invoice;
 - paid invoices: every paid invoice with a total above zero (each must have its finalized
   entry and nothing left on 1200).
 """
@@ -18,9 +18,8 @@ from collections import defaultdict
 
 from django.db.models import Sum
 
-from billing.models import Invoice
+from billing.models import Invoice, Refund
 from cynco.tenancy import Scope
-from gateways.models import PaymentAttempt
 from ledger.reconciliation import ExpectedFigures
 
 
@@ -37,8 +36,7 @@ def expected_figures(scope: Scope) -> ExpectedFigures:
                 .values("payment_gateway", "currency").annotate(paid=Sum("amount_paid"))
                 .order_by()):
         clearing[row["payment_gateway"]][row["currency"]] = row["paid"]
-    for row in (PaymentAttempt.objects.for_scope(scope)
-                .filter(kind=PaymentAttempt.Kind.REFUND, status=PaymentAttempt.Status.SUCCEEDED)
+    for row in (Refund.objects.for_scope(scope).filter(status=Refund.Status.SUCCEEDED)
                 .values("gateway", "currency").annotate(refunded=Sum("amount")).order_by()):
         held = clearing[row["gateway"]]
         held[row["currency"]] = held.get(row["currency"], 0) - row["refunded"]

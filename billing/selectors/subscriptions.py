@@ -8,7 +8,9 @@ from django.db.models import QuerySet
 
 from billing.models import Invoice, Product, Subscription
 from billing.selectors.plans import plans_eligibility
-from billing.services.subscribe import charge_for, resolve_price
+from billing.services.coupons import CouponNotApplicable, coupon_validate
+from billing.services.invoices import LineDraft
+from billing.services.subscribe import Charge, amount_due_of, charge_for, resolve_price
 from billing.services.subscriptions import price_amount
 from cynco.errors import NotFound
 from cynco.links import LinkTarget, absolute_url, make_token
@@ -45,10 +47,12 @@ def invoice_find(scope: Scope, invoice_id: str) -> Invoice:
     return invoice
 
 
-def subscribe_preview(customer, product: Product, price_id: str | None, quantity: int,
-                      at: datetime) -> dict:
+def subscribe_preview(scope: Scope, customer, product: Product, price_id: str | None,
+                      quantity: int, at: datetime, coupon_code: str | None = None) -> dict:
     """PreviewResult of API.md: what subscribing now would do, priced exactly as subscribe
-    prices it (billing.services.subscribe.charge_for), with no side effects."""
+    prices it (billing.services.subscribe.charge_for), with no side effects. With
+    `coupon_code`: its `discount` line and `discountAmount` (coupon_validate; a code that would
+    not apply is the same 422 on couponCode as subscribe's)."""
     eligibility = plans_eligibility(customer, [product], at)[product.id]
     held = None
     if eligibility.current_subscription_id:
@@ -73,6 +77,16 @@ def subscribe_preview(customer, product: Product, price_id: str | None, quantity
         status=Subscription.Status.CHECKOUT).exists()
     charge = charge_for(product=product, price=price, quantity=quantity, held=held, at=at,
                         anchor_day=None, first=first)
+    if coupon_code:
+        quote = coupon_validate(scope=scope, code=coupon_code, customer=customer,
+                                product=product, amount=price_amount(price, quantity), at=at)
+        if not quote.valid:
+            raise CouponNotApplicable(quote.reason, quote.message)
+        result["discountAmount"] = quote.discount_amount
+        if quote.discount_amount:
+            lines = (*charge.lines, LineDraft("discount", f"Discount ({quote.coupon.code})",
+                                              -quote.discount_amount))
+            charge = Charge(lines, amount_due_of(lines), charge.credit, charge.period_end)
     result["lineItems"] = [
         {"title": line.description, "description": _line_description(line),
          "amount": line.amount} for line in charge.lines

@@ -30,7 +30,11 @@ from cynco.locks import lock_customer
 from cynco.tenancy import Scope
 from gateways.base import EventType, GatewayNotFound
 from gateways.sandbox.checkout import sandbox_checkout_complete
-from gateways.services.checkout import checkout_session_create, gateway_in_use
+from gateways.services.checkout import (
+    checkout_charge_record,
+    checkout_session_create,
+    gateway_in_use,
+)
 
 Status = Subscription.Status
 
@@ -109,13 +113,15 @@ def checkout_pay_with_card(*, scope: Scope, checkout: Checkout, card_number: str
 
 
 def checkout_fulfil(*, scope: Scope, checkout_id: str, payment_id: str, gateway: str,
-                    actor: Actor = SYSTEM) -> Checkout:
+                    actor: Actor = SYSTEM, attempt_id: str = "") -> Checkout:
     """The customer paid (or saved a card for a trial): start what the checkout bought.
 
     Takes lock_customer(customer) first. The waiting subscription starts now (trialing for a
     card-required trial), the plan it replaces ends, and the first invoice is issued and paid
-    (ledger: invoice finalized, payment captured). Idempotent: a completed checkout is
-    returned unchanged.
+    (ledger: invoice finalized, payment captured). `attempt_id` is the saved card's charge
+    attempt; a payment made on the hosted page is recorded as one
+    (gateways checkout_charge_record), so either can be refunded later. Idempotent: a
+    completed checkout is returned unchanged.
     """
     with transaction.atomic():
         customer_id = Checkout.objects.for_scope(scope).values_list(
@@ -128,46 +134,61 @@ def checkout_fulfil(*, scope: Scope, checkout_id: str, payment_id: str, gateway:
         checkout.status, checkout.completed_at = Checkout.Status.COMPLETED, at
         checkout.failure_code = checkout.failure_message = ""
         checkout.save()
-        subscription = (checkout.subscriptions.select_related("product", "price", "customer")
-                        .filter(status=Status.CHECKOUT).first())
-        if subscription is not None:
-            _start_paid(scope, checkout, subscription, payment_id, gateway, at, actor)
+        waiting = list(checkout.subscriptions.select_related("product", "price", "customer")
+                       .filter(status=Status.CHECKOUT).order_by("created_at", "id"))
+        if waiting:
+            payment = _Payment(payment_id, gateway, attempt_id)
+            _start_paid(scope, checkout, waiting, payment, at, actor)
         return checkout
 
 
-def _start_paid(scope, checkout, subscription, payment_id, gateway, at, actor) -> None:
+@dataclass(frozen=True)
+class _Payment:
+    payment_id: str
+    gateway: str
+    attempt_id: str
+
+
+def _start_paid(scope, checkout, waiting, payment, at, actor) -> None:
+    """Start every subscription the checkout paid for (several for a multi-attach), then issue
+    one invoice for them all, on the first (the checkout's lines)."""
     plan = checkout.plan
+    subscription = waiting[0]
     price = subscription.price
     if price.type == price.Type.ONE_TIME:
         purchase_record(scope=scope, customer=subscription.customer,
                         product=subscription.product, price=price,
                         quantity=subscription.quantity, at=at, actor=actor,
                         subscription=subscription)
-        _invoice_paid(scope, checkout, subscription, Invoice.Reason.PURCHASE, at, payment_id,
-                      gateway)
+        _invoice_paid(scope, checkout, subscription, Invoice.Reason.PURCHASE, at, payment)
         return
     trial_days = plan.get("trialDays") or 0
-    subscription_activate(
-        subscription=subscription, at=at,
-        trial_end=at + timedelta(days=trial_days) if trial_days else None,
-        anchor_day=plan.get("billingAnchorDay"),
-    )
-    events = ["subscription.activated"]
-    held = Subscription.objects.filter(
-        pk=plan.get("replaces"), status__in=Subscription.CURRENT_STATUSES
-    ).first()
-    if held is not None:
-        subscription_end(subscription=held, status=Status.CANCELED, at=at,
-                         replaced_by=subscription)
-        events.append("subscription.upgraded")
+    replaces = plan.get("replacesByProduct") or {subscription.product_id: plan.get("replaces")}
+    announced = []
+    for started in waiting:
+        subscription_activate(
+            subscription=started, at=at,
+            trial_end=at + timedelta(days=trial_days) if trial_days else None,
+            anchor_day=plan.get("billingAnchorDay"),
+        )
+        events = ["subscription.activated"]
+        held = Subscription.objects.filter(
+            pk=replaces.get(started.product_id), status__in=Subscription.CURRENT_STATUSES
+        ).first()
+        if held is not None:
+            subscription_end(subscription=held, status=Status.CANCELED, at=at,
+                             replaced_by=started)
+            events.append("subscription.upgraded")
+        announced.append((started, events))
     if checkout.amount:
         _invoice_paid(scope, checkout, subscription, Invoice.Reason.SUBSCRIPTION_CREATE, at,
-                      payment_id, gateway)
-    announce(scope=scope, subscription=subscription, events=events, actor=actor,
-             details={"checkoutId": checkout.id})
+                      payment)
+    for started, events in announced:
+        announce(scope=scope, subscription=started, events=events, actor=actor,
+                 details={"checkoutId": checkout.id})
 
 
-def _invoice_paid(scope, checkout, subscription, reason, at, payment_id, gateway) -> None:
+def _invoice_paid(scope, checkout, subscription, reason, at, payment) -> None:
     period = reason == Invoice.Reason.SUBSCRIPTION_CREATE
     lines = [
         LineDraft(line["type"], line["description"], line["amount"],
@@ -182,10 +203,19 @@ def _invoice_paid(scope, checkout, subscription, reason, at, payment_id, gateway
         scope=scope, customer=subscription.customer, subscription=subscription, reason=reason,
         currency=checkout.currency, lines=lines, at=at,
         period_start=subscription.current_period_start if period else None,
-        period_end=subscription.current_period_end if period else None,
+        period_end=subscription.current_period_end if period else None, apply_credit=False,
     )
-    invoice_mark_paid(scope=scope, invoice=invoice, at=at, payment_id=payment_id or checkout.id,
-                      gateway=gateway)
+    attempt_id = payment.attempt_id
+    if not attempt_id and payment.payment_id and invoice.amount_due:
+        attempt_id = checkout_charge_record(
+            scope=scope, session_id=checkout.gateway_session_id or checkout.id,
+            provider_payment_id=payment.payment_id, amount=invoice.amount_due,
+            currency=invoice.currency, customer_reference=checkout.customer_id,
+            source_reference=checkout.id,
+        ).id
+    invoice_mark_paid(scope=scope, invoice=invoice, at=at,
+                      payment_id=payment.payment_id or checkout.id, gateway=payment.gateway,
+                      payment_attempt_id=attempt_id)
 
 
 def on_gateway_event(*, event, scope, attempt) -> None:

@@ -103,6 +103,7 @@ def invoice_issue(
     at: datetime,
     period_start: datetime | None = None,
     period_end: datetime | None = None,
+    apply_credit: bool = True,
 ) -> Invoice:
     """Write a finalized invoice (status open, numbered) with its lines and a tax line.
 
@@ -110,9 +111,24 @@ def invoice_issue(
     `invoice.paid` when paid at once). A second period invoice of one (subscription,
     period_start) raises IntegrityError: callers treat that as "already invoiced".
     Caller's transaction, caller's customer lock.
+
+    Adjustments (billing.services.invoice_adjustments): a renewal gets its coupon's discount
+    line; with `apply_credit` (off for a checkout's invoice, whose amount was paid already)
+    referral credit becomes a discount line and upgrade credit lowers `amountDue`. A credit
+    line larger than what the invoice owes leaves the rest as customer credit.
     """
+    from billing.services import invoice_adjustments as adjust
+
+    lines = [*lines, *adjust.renewal_discount_lines(
+        scope=scope, subscription=subscription, reason=reason, lines=lines)]
+    if apply_credit:
+        lines = [*lines, *adjust.referral_credit_lines(
+            scope=scope, customer=customer, currency=currency, lines=lines)]
     rate = Decimal(str(settings.INVOICE_TAX_RATE_PERCENT))
     totals = invoice_totals(lines, rate)
+    stored_credit = adjust.upgrade_credit_take(
+        scope=scope, customer=customer, currency=currency, amount_due=totals.amount_due,
+    ) if apply_credit else 0
     if totals.tax_amount:
         lines = [*lines, LineDraft(LineType.TAX, f"Tax ({rate.normalize()}%)", totals.tax_amount)]
     invoice = Invoice.objects.create(
@@ -120,13 +136,17 @@ def invoice_issue(
         subscription=subscription, reason=reason, currency=currency, status=Invoice.Status.OPEN,
         number=next_invoice_number(scope), subtotal=totals.subtotal,
         discount_amount=totals.discount_amount, tax_amount=totals.tax_amount,
-        total=totals.total, amount_due=totals.amount_due, period_start=period_start,
+        total=totals.total, amount_due=totals.amount_due - stored_credit,
+        period_start=period_start,
         period_end=period_end, created_at=at, due_at=at,
     )
     InvoiceLine.objects.bulk_create(_line_rows(invoice, lines))
-    _post_finalized(scope, invoice, lines, totals, at)
+    left_over = _post_finalized(scope, invoice, lines, totals, at, stored_credit)
+    if left_over:
+        adjust.upgrade_credit_keep(scope=scope, customer=customer, currency=currency,
+                                   amount=left_over, invoice=invoice, at=at)
     emit_event(scope=scope, type="invoice.created", data=invoice_event_data(invoice))
-    if totals.amount_due == 0:
+    if invoice.amount_due == 0:
         invoice_mark_paid(scope=scope, invoice=invoice, at=at)
     return invoice
 
@@ -167,11 +187,16 @@ def invoices_issue_many(*, scope: Scope, drafts: list[InvoiceDraft]) -> list[Inv
     IntegrityError for the batch: callers roll it back and go one by one.
     Caller's transaction, caller's customer locks.
     """
+    from billing.services import invoice_adjustments as adjust
+
     rate = Decimal(str(settings.INVOICE_TAX_RATE_PERCENT))
-    invoices, issued = [], []
+    invoices, issued, stored = [], [], {}
+    adjusted = adjust.adjusted_among(scope=scope, drafts=drafts)
     for draft in drafts:
-        totals = invoice_totals(draft.lines, rate)
         lines = draft.lines
+        if draft.subscription_id in adjusted:
+            lines, stored[draft.subscription_id] = adjust.draft_adjust(scope=scope, draft=draft)
+        totals = invoice_totals(lines, rate)
         if totals.tax_amount:
             lines = [*lines, LineDraft(LineType.TAX, f"Tax ({rate.normalize()}%)",
                                        totals.tax_amount)]
@@ -180,7 +205,8 @@ def invoices_issue_many(*, scope: Scope, drafts: list[InvoiceDraft]) -> list[Inv
             customer_id=draft.customer_id, subscription_id=draft.subscription_id,
             reason=draft.reason, currency=draft.currency, status=Invoice.Status.OPEN,
             subtotal=totals.subtotal, discount_amount=totals.discount_amount,
-            tax_amount=totals.tax_amount, total=totals.total, amount_due=totals.amount_due,
+            tax_amount=totals.tax_amount, total=totals.total,
+            amount_due=totals.amount_due - stored.get(draft.subscription_id, 0),
             period_start=draft.period_start, period_end=draft.period_end,
             created_at=draft.at, due_at=draft.at,
         )
@@ -193,11 +219,12 @@ def invoices_issue_many(*, scope: Scope, drafts: list[InvoiceDraft]) -> list[Inv
         [row for invoice, lines, _, _ in issued for row in _line_rows(invoice, lines)])
     with posting_in_bulk(scope):
         for invoice, lines, totals, at in issued:
-            _post_finalized(scope, invoice, lines, totals, at)
+            _post_finalized(scope, invoice, lines, totals, at,
+                            stored.get(invoice.subscription_id, 0))
     emit_events(scope=scope, events=[("invoice.created", invoice_event_data(invoice))
                                      for invoice in invoices])
     for invoice, _, totals, at in issued:
-        if totals.amount_due == 0:
+        if invoice.amount_due == 0:
             invoice_mark_paid(scope=scope, invoice=invoice, at=at)
     return invoices
 
@@ -208,9 +235,11 @@ _REVENUE = {
 }
 
 
-def _post_finalized(scope, invoice, lines, totals, at) -> None:
+def _post_finalized(scope, invoice, lines, totals, at, stored_credit=0) -> int:
     """Ledger: DR 1200 / CR revenue by kind (and tax); a proration credit is revenue given back
-    as customer credit (DR 4001 / CR 2100) and used on this invoice (DR 2100 / CR 1200)."""
+    as customer credit (DR 4001 / CR 2100) and used on this invoice (DR 2100 / CR 1200), with
+    `stored_credit` (earlier upgrade credit) in the same credit-applied entry. Returns the part
+    of the proration credit the invoice could not use (it stays in 2100)."""
     revenue = {"subscription": 0, "usage": 0, "one_off": 0}
     credit = 0
     for line in lines:
@@ -223,14 +252,17 @@ def _post_finalized(scope, invoice, lines, totals, at) -> None:
         discount=totals.discount_amount, tax=totals.tax_amount, date=at.date(),
         memo=f"Invoice {invoice.number}",
     )
+    used = 0
     if credit:
         ledger.upgrade_credit_granted(scope=scope, change_id=invoice.id, amount=credit,
                                       currency=invoice.currency, date=at.date())
         owed = sum(revenue.values()) - totals.discount_amount + totals.tax_amount
-        if min(credit, owed) > 0:
-            ledger.customer_credit_applied(scope=scope, invoice_id=invoice.id,
-                                           amount=min(credit, owed), currency=invoice.currency,
-                                           date=at.date())
+        used = max(min(credit, owed), 0)
+    if used + stored_credit:
+        ledger.customer_credit_applied(scope=scope, invoice_id=invoice.id,
+                                       amount=used + stored_credit, currency=invoice.currency,
+                                       date=at.date())
+    return credit - used
 
 
 def invoice_mark_paid(
@@ -238,13 +270,20 @@ def invoice_mark_paid(
     payment_id: str = "", gateway: str = "",
 ) -> Invoice:
     """Record that `invoice` was paid in full at `at` (idempotent). Emits `invoice.paid`; with a
-    payment (`payment_id` at `gateway`) posts it: DR 1100-<gateway> / CR 1200."""
+    payment (`payment_id` at `gateway`) posts it (DR 1100-<gateway> / CR 1200) and emits
+    `payment.succeeded`."""
     if invoice.status == Invoice.Status.PAID:
         return invoice
     if payment_id and invoice.amount_due:
         ledger.payment_captured(scope=scope, payment_id=payment_id, gateway=gateway,
                                 amount=invoice.amount_due, currency=invoice.currency,
                                 invoice_id=invoice.id, date=at.date())
+        emit_event(scope=scope, type="payment.succeeded", data={
+            "invoiceId": invoice.id, "customerId": invoice.customer_id,
+            "subscriptionId": invoice.subscription_id, "amount": invoice.amount_due,
+            "currency": invoice.currency, "gateway": gateway,
+            "paymentAttemptId": payment_attempt_id, "paymentId": payment_id,
+        })
     Invoice.objects.filter(pk=invoice.pk).update(
         status=Invoice.Status.PAID, paid_at=at, amount_paid=F("amount_paid") + F("amount_due"),
         amount_due=0, payment_attempt_id=payment_attempt_id or invoice.payment_attempt_id,

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from billing.models import Checkout
+from billing.models import Checkout, Refund
 from gateways.models import PaymentAttempt
 from gateways.outcomes import PaymentAttemptResult
 from gateways.selectors import attempts_for_source, default_payment_method
@@ -63,17 +63,23 @@ def charge_saved_card(*, scope: Scope, customer_id: str, amount: int, currency: 
 
 def on_payment_settled(*, result: PaymentAttemptResult, via: str) -> None:
     """settings.PAYMENT_ATTEMPT_HANDLERS: an attempt settled later (3-D Secure completed, the
-    sweeper) — fulfil the checkout or settle the renewal it paid for. Idempotent."""
+    sweeper) — fulfil the checkout or settle the renewal it paid for, or record a refund's
+    outcome. Idempotent."""
     from billing.services.checkouts import checkout_fulfil
+    from billing.services.refunds import refund_settle
     from billing.services.renewals import renewal_settle
 
-    if result.kind != PaymentAttempt.Kind.CHARGE:
-        return
     scope = Scope(result.merchant_id, result.environment)
     source = result.source_reference
+    if result.kind == PaymentAttempt.Kind.REFUND:
+        if source.startswith("pref_") and Refund.objects.for_scope(scope).filter(
+                pk=source).exists():
+            refund_settle(scope=scope, refund_id=source, result=result)
+        return
     if source.startswith("pchk_"):
         if result.succeeded and Checkout.objects.filter(pk=source).exists():
             checkout_fulfil(scope=scope, checkout_id=source,
-                            payment_id=result.provider_payment_id, gateway=result.gateway)
+                            payment_id=result.provider_payment_id, gateway=result.gateway,
+                            attempt_id=result.id)
     elif source.startswith("pinv_"):
         renewal_settle(scope=scope, invoice_id=source, attempt=result)

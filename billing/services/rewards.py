@@ -29,6 +29,7 @@ from billing.models import (
 from billing.selectors.rewards import referral_code_in, reward_program_get
 from billing.services.audit import Actor, audit_record
 from billing.services.coupons import code_unique, coupon_create
+from billing.services.free_product_grants import free_product_grant_fulfil
 from cynco.errors import Conflict, ValidationFailed
 from cynco.locks import lock_customer
 from cynco.models import Merchant
@@ -198,6 +199,7 @@ def _reward(
         product_id=program.reward_product_id, periods=program.reward_value,
         source_id=redemption.id, created_at=at,
     )
+    grant = free_product_grant_fulfil(scope=scope, grant=grant, at=at, actor=actor)
     return {**common, "grantId": grant.id, "productId": grant.product_id,
             "periods": grant.periods, "status": grant.status}
 

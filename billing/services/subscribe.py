@@ -17,11 +17,20 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import transaction
 
-from billing.models import Checkout, Invoice, InvoiceLine, Price, Product, Subscription
+from billing.models import (
+    Checkout,
+    CouponRedemption,
+    Invoice,
+    InvoiceLine,
+    Price,
+    Product,
+    Subscription,
+)
 from billing.proration import upgrade_preview
 from billing.selectors.plans import plan_price, plans_eligibility
 from billing.services import entitlement_sync
 from billing.services.audit import Actor
+from billing.services.coupons import coupon_redeem, coupon_redemption_apply
 from billing.services.invoices import LineDraft, invoice_issue, invoice_totals
 from billing.services.subscriptions import (
     anchor_day_for,
@@ -56,6 +65,7 @@ class SubscribeRequest:
     carry_over_feature_ids: list[str] | None = None
     publishable: bool = False  # may only answer with a checkout (API.md, Publishable keys)
     card_on_file: bool = False  # the customer has a saved card (a card-required trial needs one)
+    coupon_code: str | None = None
 
 
 @dataclass
@@ -119,17 +129,69 @@ def charge_for(
             LineType.PRORATION, f"Credit for {held.product.name}", -credit,
             period_start=at, period_end=held.current_period_end,
         ))
-    due = invoice_totals(lines, Decimal(str(settings.INVOICE_TAX_RATE_PERCENT))).amount_due
-    return Charge(tuple(lines), due, credit, end)
+    return Charge(tuple(lines), amount_due_of(lines), credit, end)
+
+
+def amount_due_of(lines) -> int:
+    return invoice_totals(list(lines), Decimal(str(settings.INVOICE_TAX_RATE_PERCENT))).amount_due
+
+
+@dataclass(frozen=True)
+class Redeemed:
+    """A coupon redeemed on subscribe: the redemption, the first invoice's discount (counted
+    as its first cycle) and the days it adds to a trial."""
+
+    redemption_id: str | None = None
+    discount: int = 0
+    trial_days: int = 0
+
+
+def coupon_apply(*, scope, customer, request, price, at, actor, charge: Charge | None,
+                 amount: int) -> tuple[Charge | None, Redeemed]:
+    """Redeem `request.coupon_code` on `amount` (the price's first period) inside the subscribe
+    transaction (coupon_redeem: CouponNotApplicable, a 422 on couponCode, rolls it all back);
+    with a `charge` (the first invoice priced now) its discount counts the first cycle and
+    becomes a `discount` line."""
+    if not request.coupon_code:
+        return charge, Redeemed()
+    recurring = is_recurring(price)
+    redemption = coupon_redeem(
+        scope=scope, code=request.coupon_code, customer=customer, product=request.product,
+        amount=amount, at=at, actor=actor,
+        interval=(price.billing_interval or "month") if recurring else None,
+        interval_count=(price.billing_interval_count or 1) if recurring else 1,
+    )
+    discount = 0
+    if charge is not None and amount:
+        discount = coupon_redemption_apply(scope=scope, redemption_id=redemption.id,
+                                           amount=amount)
+    if discount:
+        lines = (*charge.lines, LineDraft(LineType.DISCOUNT,
+                                          f"Discount ({redemption.coupon.code})", -discount))
+        charge = Charge(lines, amount_due_of(lines), charge.credit, charge.period_end)
+    return charge, Redeemed(redemption.id, discount, redemption.trial_extension_days)
+
+
+def redemption_link(redeemed: Redeemed, subscription: Subscription) -> None:
+    """The redemption discounts this subscription's later invoices."""
+    if redeemed.redemption_id:
+        CouponRedemption.objects.filter(pk=redeemed.redemption_id).update(
+            subscription_id=subscription.id)
 
 
 def upgrade_credit(*, held: Subscription | None, product: Product, new_amount: int,
                    at: datetime) -> int:
     """The unused part of what `held` paid for its current period (0 for trials, free plans,
-    unpaid or finished periods)."""
+    unpaid or finished periods): its price, less the discount its period invoice had."""
     if held is None or held.status != Status.ACTIVE or held.price is None:
         return 0
     paid = price_amount(held.price, held.quantity)
+    invoice = held.invoices.filter(period_start=held.current_period_start).exclude(
+        status=Invoice.Status.VOID).first()
+    if invoice is not None:  # a coupon lowered what the period cost: credit only that
+        billed = sum(line.amount for line in invoice.lines.all()
+                     if line.type in (LineType.SUBSCRIPTION, LineType.DISCOUNT))
+        paid = max(min(paid, billed), 0)
     if not paid or held.current_period_end is None or at >= held.current_period_end:
         return 0
     start = min(held.current_period_start, at)
@@ -220,24 +282,32 @@ def _start(scope, customer, held, price, request, at, actor, scenario) -> Subscr
     trial = plans_eligibility(customer, [product], at)[product.id].trial_available
     # A trial is for someone new to the product: no plan in the group, or a free one.
     from_free = held is None or not price_amount(held.price, held.quantity)
+    amount = price_amount(price, request.quantity)
     if trial and from_free and price is not None and price.trial_days:
+        _, redeemed = coupon_apply(scope=scope, customer=customer, request=request, price=price,
+                                   at=at, actor=actor, charge=None, amount=amount)
+        days = price.trial_days + redeemed.trial_days
         if not price.trial_requires_card or (request.card_on_file and not request.publishable):
             return _activate(scope, customer, held, price, request, at, actor,
-                             trial_end=at + timedelta(days=price.trial_days))
+                             trial_end=at + timedelta(days=days), redeemed=redeemed)
         return _checkout(scope, customer, held, price, request, at, actor, mode=Checkout.Mode.SETUP,
-                         amount=0, lines=())
+                         amount=0, lines=(), trial_days=days, redeemed=redeemed)
     first = not Subscription.objects.filter(customer=customer, product=product).exclude(
         status=Status.CHECKOUT).exists()
     charge = charge_for(product=product, price=price, quantity=request.quantity, held=held,
                         at=at, anchor_day=request.billing_anchor_day, first=first)
+    charge, redeemed = coupon_apply(scope=scope, customer=customer, request=request,
+                                    price=price, at=at, actor=actor, charge=charge,
+                                    amount=amount)
     if charge.amount_due == 0:
-        return _activate(scope, customer, held, price, request, at, actor, charge=charge)
+        return _activate(scope, customer, held, price, request, at, actor, charge=charge,
+                         redeemed=redeemed)
     return _checkout(scope, customer, held, price, request, at, actor, mode=Checkout.Mode.PAYMENT,
-                     amount=charge.amount_due, lines=charge.lines)
+                     amount=charge.amount_due, lines=charge.lines, redeemed=redeemed)
 
 
 def _activate(scope, customer, held, price, request, at, actor, *, charge: Charge | None = None,
-              trial_end=None, checkout=None) -> SubscribeOutcome:
+              trial_end=None, checkout=None, redeemed: Redeemed = Redeemed()) -> SubscribeOutcome:
     """Start the subscription now (nothing due, or just paid) and retire `held`."""
     subscription = subscription_start(
         scope=scope, customer=customer, product=request.product, price=price,
@@ -245,6 +315,7 @@ def _activate(scope, customer, held, price, request, at, actor, *, charge: Charg
         quantity=request.quantity, anchor_day=request.billing_anchor_day,
         trial_end=trial_end, metadata=request.metadata, checkout=checkout,
     )
+    redemption_link(redeemed, subscription)
     events = ["subscription.created", "subscription.activated"]
     if held is not None:
         subscription_end(subscription=held, status=Status.CANCELED, at=at,
@@ -265,10 +336,17 @@ def _activate(scope, customer, held, price, request, at, actor, *, charge: Charg
     announce(scope=scope, subscription=subscription, events=events, actor=actor,
              details={"replaces": held.id} if held else None)
     proration = charge.amount_due if charge is not None and held is not None else None
-    return SubscribeOutcome("activated", subscription, proration_amount=proration)
+    return SubscribeOutcome("activated", subscription, proration_amount=proration,
+                            discount_amount=discount_of(request, redeemed))
 
 
-def _checkout(scope, customer, held, price, request, at, actor, *, mode, amount, lines):
+def discount_of(request: SubscribeRequest, redeemed: Redeemed) -> int | None:
+    """SubscribeResult.discountAmount: only when a couponCode was given."""
+    return redeemed.discount if request.coupon_code else None
+
+
+def _checkout(scope, customer, held, price, request, at, actor, *, mode, amount, lines,
+              trial_days: int = 0, redeemed: Redeemed = Redeemed()):
     """Money is due (or a card must be saved): a Checkout and a subscription waiting for it."""
     product = request.product
     checkout = Checkout.objects.create(
@@ -276,8 +354,8 @@ def _checkout(scope, customer, held, price, request, at, actor, *, mode, amount,
         mode=mode, amount=amount, currency=price.currency, created_at=at,
         description=product.name, success_url=request.success_url,
         cancel_url=request.cancel_url,
-        plan={"replaces": held.id if held else None, "trialDays": price.trial_days
-              if mode == Checkout.Mode.SETUP else 0,
+        plan={"replaces": held.id if held else None, "trialDays": trial_days,
+              "redemptionId": redeemed.redemption_id,
               "carryOverBalances": request.carry_over_balances,
               "carryOverUsages": request.carry_over_usages,
               "carryOverFeatureIds": request.carry_over_feature_ids,
@@ -291,10 +369,12 @@ def _checkout(scope, customer, held, price, request, at, actor, *, mode, amount,
         billing_anchor_day=request.billing_anchor_day, metadata=request.metadata,
         checkout=checkout,
     )
+    redemption_link(redeemed, subscription)
     announce(scope=scope, subscription=subscription, events=["subscription.created"],
              actor=actor, details={"checkoutId": checkout.id})
     proration = amount if held is not None else None
-    return SubscribeOutcome("checkout", subscription, checkout, proration_amount=proration)
+    return SubscribeOutcome("checkout", subscription, checkout, proration_amount=proration,
+                            discount_amount=discount_of(request, redeemed))
 
 
 def line_json(line: LineDraft) -> dict:
@@ -306,14 +386,20 @@ def _purchase(scope, customer, request, price, at, actor) -> SubscribeOutcome:
     """A one-time price: `quantity` units granted at once once paid (nothing due: at once)."""
     charge = charge_for(product=request.product, price=price, quantity=request.quantity,
                         held=None, at=at, anchor_day=None, first=False)
+    charge, redeemed = coupon_apply(
+        scope=scope, customer=customer, request=request, price=price, at=at, actor=actor,
+        charge=charge, amount=price_amount(price, request.quantity))
     if charge.amount_due:
         return _checkout(scope, customer, None, price, request, at, actor,
                          mode=Checkout.Mode.PAYMENT, amount=charge.amount_due,
-                         lines=charge.lines)
-    return SubscribeOutcome("activated", purchase_record(
+                         lines=charge.lines, redeemed=redeemed)
+    subscription = purchase_record(
         scope=scope, customer=customer, product=request.product, price=price,
         quantity=request.quantity, at=at, actor=actor, metadata=request.metadata,
-    ))
+    )
+    redemption_link(redeemed, subscription)
+    return SubscribeOutcome("activated", subscription,
+                            discount_amount=discount_of(request, redeemed))
 
 
 def purchase_record(*, scope, customer, product, price, quantity, at, actor, metadata=None,

@@ -9,6 +9,7 @@ from datetime import datetime
 from billing.models import Checkout, Subscription
 from billing.services.audit import Actor
 from billing.services.checkouts import checkout_fulfil, checkout_open
+from billing.services.multi_attach import AttachItem, multi_attach
 from billing.services.payments import charge_saved_card, has_saved_card
 from billing.services.subscribe import SubscribeOutcome, SubscribeRequest, subscribe
 from cynco.tenancy import Scope
@@ -28,12 +29,36 @@ def subscribe_and_pay(*, scope: Scope, customer, request: SubscribeRequest, at: 
     card = has_saved_card(scope, customer.id)
     request = SubscribeRequest(**{**request.__dict__, "card_on_file": card})
     outcome = subscribe(scope=scope, customer=customer, request=request, at=at, actor=actor)
+    return outcome_pay(scope=scope, customer=customer, outcome=outcome, card=card,
+                       publishable=request.publishable, actor=actor,
+                       idempotency_key=idempotency_key)
+
+
+def multi_attach_and_pay(*, scope: Scope, customer, items: list[AttachItem],
+                         success_url: str, cancel_url: str, coupon_code: str | None,
+                         metadata: dict, publishable: bool, at: datetime, actor: Actor,
+                         idempotency_key: str | None = None) -> SubscribeOutcome:
+    """API.md's multi-attach: multi_attach() commits (all or nothing, under the customer's
+    lock), then the total is paid like a subscribe's checkout (outcome_pay)."""
+    outcome = multi_attach(scope=scope, customer=customer, items=items,
+                           success_url=success_url, cancel_url=cancel_url,
+                           coupon_code=coupon_code, metadata=metadata, at=at, actor=actor)
+    return outcome_pay(scope=scope, customer=customer, outcome=outcome,
+                       card=has_saved_card(scope, customer.id), publishable=publishable,
+                       actor=actor, idempotency_key=idempotency_key, endpoint="multi-attach")
+
+
+def outcome_pay(*, scope: Scope, customer, outcome: SubscribeOutcome, card: bool,
+                publishable: bool, actor: Actor, idempotency_key: str | None,
+                endpoint: str = "subscribe") -> SubscribeOutcome:
+    """Pay what a committed subscribe (or multi-attach) left in a checkout: the saved card
+    when there is one and the key is secret, else open the hosted page. No transaction open."""
     if outcome.action != "checkout":
         return outcome
     checkout = outcome.checkout
-    if (card and not request.publishable and checkout.mode == Checkout.Mode.PAYMENT
+    if (card and not publishable and checkout.mode == Checkout.Mode.PAYMENT
             and checkout.amount):
-        key = f"subscribe:{idempotency_key}" if idempotency_key else f"{checkout.id}:charge"
+        key = f"{endpoint}:{idempotency_key}" if idempotency_key else f"{checkout.id}:charge"
         attempt = charge_saved_card(
             scope=scope, customer_id=customer.id, amount=checkout.amount,
             currency=checkout.currency, source=checkout.id, key=key,
@@ -42,11 +67,12 @@ def subscribe_and_pay(*, scope: Scope, customer, request: SubscribeRequest, at: 
         if attempt is not None and attempt.succeeded:
             checkout_fulfil(scope=scope, checkout_id=checkout.id,
                             payment_id=attempt.provider_payment_id, gateway=attempt.gateway,
-                            actor=actor)
+                            actor=actor, attempt_id=attempt.id)
             subscription = Subscription.objects.select_related("product").get(
                 pk=outcome.subscription.pk)
             return SubscribeOutcome("activated", subscription,
-                                    proration_amount=outcome.proration_amount)
+                                    proration_amount=outcome.proration_amount,
+                                    discount_amount=outcome.discount_amount)
         if attempt is not None and attempt.status == PaymentAttempt.Status.REQUIRES_ACTION:
             outcome.required_action = {"code": "3ds_required",
                                        "reason": attempt.failure_message or THREE_DS}

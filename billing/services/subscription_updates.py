@@ -16,6 +16,7 @@ from billing.proration import refund_for_immediate_cancel, unused_credit
 from billing.services import entitlement_sync
 from billing.services.audit import Actor
 from billing.services.invoices import LineDraft, invoice_issue
+from billing.services.refunds import period_invoice_paid, refund_decide
 from billing.services.subscriptions import announce, price_amount, subscription_end
 from cynco.errors import Conflict, NotFound, ValidationFailed
 from cynco.locks import lock_customer
@@ -45,9 +46,7 @@ class UpdatePlan:
 def paid_for_period(subscription: Subscription) -> int:
     """What the customer paid in money for the current period: the amount paid on its period
     invoice (an upgrade's credit is not money and is not refunded)."""
-    invoice = subscription.invoices.filter(
-        period_start=subscription.current_period_start, status=Invoice.Status.PAID
-    ).first()
+    invoice = period_invoice_paid(subscription)
     return invoice.amount_paid if invoice else 0
 
 
@@ -121,7 +120,8 @@ def subscription_update(*, scope: Scope, customer, product, request: UpdateReque
 
     Takes lock_customer(customer.id) first. A quantity increase mid-period issues an invoice
     for the prorated difference (ledger: invoice finalized); a cancel_immediately ends access
-    now and reports the refund due. Emits subscription.* events and audit rows.
+    now and refunds the unused part (billing.services.refunds: sent through the gateway after
+    commit, posted DR 4910 / CR 1100-<gateway>). Emits subscription.* events and audit rows.
     """
     with transaction.atomic():
         lock_customer(customer.id)
@@ -159,6 +159,10 @@ def _uncancel(scope, subscription, request, plan, at, actor) -> None:
 
 
 def _cancel_now(scope, subscription, request, plan, at, actor) -> None:
+    if plan.refund_amount:
+        refund_decide(scope=scope, subscription=subscription, amount=plan.refund_amount,
+                      reason="Canceled immediately: unused part of the period", at=at,
+                      actor=actor)
     subscription_end(subscription=subscription, status=Status.CANCELED, at=at)
     announce(scope=scope, subscription=subscription, events=["subscription.canceled"],
              actor=actor, details={"immediate": True, "refundAmount": plan.refund_amount})

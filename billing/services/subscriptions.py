@@ -13,9 +13,9 @@ from decimal import Decimal
 
 from django.core.serializers.json import DjangoJSONEncoder
 
+from billing import pricing
 from billing.models import Price, Product, Subscription
 from billing.periods import next_period_end
-from billing.pricing import Tier, per_unit_amount, tiered_amount
 from billing.services import entitlement_sync
 from billing.services.audit import Actor, audit_records
 from billing.services.webhooks import emit_events
@@ -25,14 +25,14 @@ Status = Subscription.Status
 
 
 def price_amount(price: Price | None, quantity: int | Decimal) -> int:
-    """What `quantity` units of `price` cost for one period (or once): per unit, or by its
-    tier table (billing.pricing). No price costs nothing."""
+    """What `quantity` units of `price` cost for one period (or once), by
+    billing.pricing.price_amount: per unit, or by its tier table. No price costs nothing."""
     if price is None:
         return 0
-    if price.tiers_mode and price.tiers:
-        tiers = [Tier(t["upTo"], t["unitAmount"], t.get("flatAmount") or 0) for t in price.tiers]
-        return tiered_amount(price.tiers_mode, tiers, quantity)
-    return per_unit_amount(price.amount, quantity)
+    return pricing.price_amount(
+        amount=price.amount, quantity=quantity, tiers_mode=price.tiers_mode,
+        tiers=price.tiers if price.tiers_mode else None,
+    )
 
 
 def is_recurring(price: Price | None) -> bool:

@@ -15,8 +15,13 @@ from gateways.base import (
     SavedPaymentMethod,
     SessionMode,
 )
-from gateways.models import PaymentMethod
-from gateways.outcomes import PaymentMethodSummary, summary_of
+from gateways.models import PaymentAttempt, PaymentMethod
+from gateways.outcomes import (
+    PaymentAttemptResult,
+    PaymentMethodSummary,
+    result_of,
+    summary_of,
+)
 from gateways.services.settlement import refuse_inside_transaction
 
 
@@ -125,3 +130,34 @@ def payment_method_detach(*, scope: Scope, payment_method_id: str) -> PaymentMet
         method.is_default = False
         method.save(update_fields=["status", "is_default"])
     return summary_of(method)
+
+
+def checkout_charge_record(
+    *,
+    scope: Scope,
+    session_id: str,
+    provider_payment_id: str,
+    amount: int,
+    currency: str,
+    customer_reference: str,
+    source_reference: str = "",
+) -> PaymentAttemptResult:
+    """Record a payment made on a hosted checkout page as a succeeded charge attempt (key
+    `checkout:<session id>`), so it is refunded through refund_start like an off-session
+    charge. Calls no gateway (the page already charged), so it joins the caller's
+    transaction; idempotent per session; takes no lock and posts no ledger entry."""
+    account = registry.active_account(scope)
+    attempt, _ = PaymentAttempt.objects.get_or_create(
+        merchant_id=scope.merchant_id, environment=scope.environment,
+        idempotency_key=f"checkout:{session_id}",
+        defaults={
+            "kind": PaymentAttempt.Kind.CHARGE, "status": PaymentAttempt.Status.SUCCEEDED,
+            "amount": amount, "currency": currency.upper(),
+            "gateway": account.gateway if account else
+            registry.default_gateway_name(scope.environment),
+            "gateway_account_id": account.id if account else None,
+            "customer_reference": customer_reference, "source_reference": source_reference,
+            "provider_payment_id": provider_payment_id, "description": "Hosted checkout",
+        },
+    )
+    return result_of(attempt)

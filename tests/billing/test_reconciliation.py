@@ -10,7 +10,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from billing.models import Invoice
+from billing.models import Invoice, Refund
 from billing.selectors.reconciliation import expected_figures
 from billing.services.audit import SYSTEM
 from billing.services.invoice_changes import open_invoice_void
@@ -64,7 +64,11 @@ def test_after_a_quarter_of_business_the_books_reconcile(api, a_quarter_of_busin
     figures = expected_figures(scope)
     carol = Invoice.objects.get(customer__external_id="carol", status="open")
     assert figures.receivable == {"MYR": carol.amount_due}
-    assert figures.clearing["sandbox"]["MYR"] > 0
+    refund = Refund.objects.get(customer__external_id="jane")  # Enterprise canceled now
+    assert refund.status == "succeeded" and refund.amount > 0
+    collected = sum(Invoice.objects.filter(payment_gateway="sandbox").values_list(
+        "amount_paid", flat=True))
+    assert figures.clearing["sandbox"]["MYR"] == collected - refund.amount
     table, clean = reconcile(scope.merchant_id)
     assert clean, table
     assert "DIFFERS" not in table and "Ledger reconciles" in table

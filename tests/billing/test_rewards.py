@@ -103,7 +103,7 @@ def test_a_credit_program_records_a_credit_for_each_side(api):
         [(jane_id, 1000, 1000, "MYR"), (friend_id, 1000, 1000, "MYR")])
 
 
-def test_a_free_product_program_leaves_a_pending_grant_for_each_side(api):
+def test_a_free_product_program_gives_each_side_the_product_free(api):
     pro = define(api, PRO)
     customers(api, "jane", "friend")
     created = program(api, {"name": "A month of Pro", "rewardType": "free_product",
@@ -111,9 +111,12 @@ def test_a_free_product_program_leaves_a_pending_grant_for_each_side(api):
     assert created["rewardProductId"] == pro["id"]
     referral_code(api, created["id"])
     result = data_of(redeem(api, created["id"], "friend"))
-    assert result["refereeReward"]["status"] == "pending"
+    assert result["refereeReward"]["status"] == "fulfilled"
     assert result["referrerReward"]["productId"] == pro["id"]
-    assert FreeProductGrant.objects.filter(status="pending", periods=1).count() == 2
+    grants = FreeProductGrant.objects.filter(status="fulfilled", periods=1)
+    assert grants.count() == 2 and all(grant.subscription_id for grant in grants)
+    # Fulfilment is billing.services.free_product_grants; its scenarios are in
+    # tests/billing/test_free_product_grants.py.
 
 
 def test_a_fixed_discount_program_can_be_limited_to_a_product_and_a_currency(api):

@@ -23,7 +23,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ("ledger", "0003_charts_of_existing_merchants"),
-        ('billing', '0005_entitlements'),
+        ('billing', '0006_refunds_upgrade_credits'),
     ]
 
     operations = [
