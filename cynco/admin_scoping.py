@@ -13,6 +13,22 @@ def staff_merchant_id(request) -> str | None:
     return staff.merchant_id if staff else ""
 
 
+def report_choice(request):
+    """For admin report pages: (merchants the user may pick, the picked merchant or None, the
+    picked environment) from `?merchant=` and `?environment=` (default: first merchant, live)."""
+    from cynco.models import Environment, Merchant
+
+    merchants = Merchant.objects.all()
+    own = staff_merchant_id(request)
+    if own is not None:
+        merchants = merchants.filter(pk=own)
+    merchant = merchants.filter(pk=request.GET.get("merchant")).first() or merchants.first()
+    environment = request.GET.get("environment")
+    if environment not in Environment.values:
+        environment = Environment.LIVE
+    return merchants, merchant, environment
+
+
 class MerchantScopedAdmin(admin.ModelAdmin):
     """For models with a `merchant` field. Staff without a merchant see nothing."""
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 
 from django.conf import settings
-from django.db import OperationalError, connection, transaction
+from django.db import OperationalError, connection
 
 from cynco.errors import ConcurrentRequest
 

@@ -13,8 +13,8 @@ from django.template.response import TemplateResponse
 from django.urls import path
 
 from cynco import clock
-from cynco.admin_scoping import MerchantScopedAdmin, staff_merchant_id
-from cynco.models import Environment, Merchant
+from cynco.admin_scoping import MerchantScopedAdmin, report_choice
+from cynco.models import Environment
 from cynco.tenancy import Scope
 from ledger.models import Account, JournalEntry, JournalLine, ReconciliationRun
 from ledger.selectors.statements import trial_balance
@@ -46,14 +46,7 @@ class AccountAdmin(ReadOnly, MerchantScopedAdmin):
 
     def trial_balance_view(self, request):
         """Trial balance of one merchant environment as of a date (read-only)."""
-        merchants = Merchant.objects.all()
-        own = staff_merchant_id(request)
-        if own is not None:
-            merchants = merchants.filter(pk=own)
-        merchant = merchants.filter(pk=request.GET.get("merchant")).first() or merchants.first()
-        environment = request.GET.get("environment")
-        if environment not in Environment.values:
-            environment = Environment.LIVE
+        merchants, merchant, environment = report_choice(request)
         report, as_of, error = None, None, ""
         raw_as_of = request.GET.get("asOf") or ""
         try:

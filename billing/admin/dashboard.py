@@ -8,8 +8,8 @@ from django.urls import path
 
 from billing.selectors.analytics import analytics_summary, mrr_history, revenue_timeline
 from cynco import clock
-from cynco.admin_scoping import staff_merchant_id
-from cynco.models import Environment, Merchant
+from cynco.admin_scoping import report_choice
+from cynco.models import Environment
 from cynco.tenancy import Scope
 
 CHART_MONTHS = 12
@@ -22,14 +22,7 @@ def bars(rows: list[dict], field: str) -> list[dict]:
 
 
 def dashboard_view(request):
-    merchants = Merchant.objects.all()
-    own = staff_merchant_id(request)
-    if own is not None:
-        merchants = merchants.filter(pk=own)
-    merchant = merchants.filter(pk=request.GET.get("merchant")).first() or merchants.first()
-    environment = request.GET.get("environment")
-    if environment not in Environment.values:
-        environment = Environment.LIVE
+    merchants, merchant, environment = report_choice(request)
     context = {
         **admin.site.each_context(request),
         "title": "Billing dashboard",

@@ -1,11 +1,10 @@
 """GET /analytics: MRR, ARR, churn, ARPU, trial conversion, and a timeline that agrees with the
 ledger. Subscriptions are built as rows (the subscribe flow is tested with subscriptions)."""
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import timedelta
 
 import pytest
 
-from billing.models import Customer
 from cynco import clock
 from cynco.tenancy import Scope
 from ledger import rules

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.factories import Api, error_of
+from tests.factories import error_of
 
 pytestmark = pytest.mark.django_db
 

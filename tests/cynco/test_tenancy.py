@@ -4,7 +4,7 @@ import pytest
 
 from cynco.models import ApiKey
 from cynco.tenancy import Scope, scoped
-from tests.factories import Api, data_of, error_of
+from tests.factories import data_of, error_of
 
 pytestmark = pytest.mark.django_db
 

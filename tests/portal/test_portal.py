@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 import time_machine
 
-from tests.billing.catalog import CUSTOMERS, FREE, PRO, define, subscribe_directly
+from tests.billing.catalog import CUSTOMERS, FREE, PRO, define
 from tests.factories import Api, data_of, error_of
 
 pytestmark = pytest.mark.django_db
