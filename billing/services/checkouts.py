@@ -17,12 +17,12 @@ from django.db import transaction
 
 from billing.models import Checkout, Invoice, Subscription
 from billing.services.audit import SYSTEM, Actor
+from billing.services.final_overage import overage_cut, replaced_retire
 from billing.services.invoices import LineDraft, invoice_issue, invoice_mark_paid
-from billing.services.subscribe import purchase_record
+from billing.services.purchases import purchase_record
 from billing.services.subscriptions import (
     announce,
     subscription_activate,
-    subscription_end,
 )
 from cynco import clock
 from cynco.errors import NotFound
@@ -166,18 +166,22 @@ def _start_paid(scope, checkout, waiting, payment, at, actor) -> None:
     replaces = plan.get("replacesByProduct") or {subscription.product_id: plan.get("replaces")}
     announced = []
     for started in waiting:
+        held = Subscription.objects.filter(
+            pk=replaces.get(started.product_id), status__in=Subscription.CURRENT_STATUSES
+        ).select_related("customer", "price").first()
+        # the old plan's overage so far, on its own terms, before the new grants
+        overage = overage_cut(subscription=held, at=at) if held is not None else []
         subscription_activate(
             subscription=started, at=at,
             trial_end=at + timedelta(days=trial_days) if trial_days else None,
             anchor_day=plan.get("billingAnchorDay"),
         )
         events = ["subscription.activated"]
-        held = Subscription.objects.filter(
-            pk=replaces.get(started.product_id), status__in=Subscription.CURRENT_STATUSES
-        ).first()
         if held is not None:
-            subscription_end(subscription=held, status=Status.CANCELED, at=at,
-                             replaced_by=started)
+            replaced_retire(scope=scope, held=held, replacement=started, overage=overage,
+                            at=at, carry_balances=bool(plan.get("carryOverBalances")),
+                            carry_usages=bool(plan.get("carryOverUsages")),
+                            carry_feature_slugs=plan.get("carryOverFeatureIds"))
             events.append("subscription.upgraded")
         announced.append((started, events))
     if checkout.amount:

@@ -28,10 +28,11 @@ from billing.models import (
 )
 from billing.proration import upgrade_preview
 from billing.selectors.plans import plan_price, plans_eligibility
-from billing.services import entitlement_sync
 from billing.services.audit import Actor
 from billing.services.coupons import coupon_redeem, coupon_redemption_apply
+from billing.services.final_overage import overage_cut, replaced_retire
 from billing.services.invoices import LineDraft, invoice_issue, invoice_totals
+from billing.services.purchases import purchase_record
 from billing.services.subscriptions import (
     anchor_day_for,
     announce,
@@ -308,7 +309,9 @@ def _start(scope, customer, held, price, request, at, actor, scenario) -> Subscr
 
 def _activate(scope, customer, held, price, request, at, actor, *, charge: Charge | None = None,
               trial_end=None, checkout=None, redeemed: Redeemed = Redeemed()) -> SubscribeOutcome:
-    """Start the subscription now (nothing due, or just paid) and retire `held`."""
+    """Start the subscription now (nothing due, or just paid) and retire `held` (its overage
+    so far billed first, on its own terms)."""
+    overage = overage_cut(subscription=held, at=at) if held is not None else []
     subscription = subscription_start(
         scope=scope, customer=customer, product=request.product, price=price,
         status=Status.TRIALING if trial_end else Status.ACTIVE, at=at,
@@ -318,14 +321,10 @@ def _activate(scope, customer, held, price, request, at, actor, *, charge: Charg
     redemption_link(redeemed, subscription)
     events = ["subscription.created", "subscription.activated"]
     if held is not None:
-        subscription_end(subscription=held, status=Status.CANCELED, at=at,
-                         replaced_by=subscription)
-        if request.carry_over_balances or request.carry_over_usages:
-            entitlement_sync.carry_over(
-                customer=customer, from_subscription=held, to_subscription=subscription,
-                balances=request.carry_over_balances, usages=request.carry_over_usages,
-                feature_slugs=request.carry_over_feature_ids, at=at,
-            )
+        replaced_retire(scope=scope, held=held, replacement=subscription, overage=overage,
+                        at=at, carry_balances=request.carry_over_balances,
+                        carry_usages=request.carry_over_usages,
+                        carry_feature_slugs=request.carry_over_feature_ids)
         events.append("subscription.upgraded")
     if charge is not None and charge.lines and any(line.amount for line in charge.lines):
         invoice_issue(
@@ -400,24 +399,3 @@ def _purchase(scope, customer, request, price, at, actor) -> SubscribeOutcome:
     redemption_link(redeemed, subscription)
     return SubscribeOutcome("activated", subscription,
                             discount_amount=discount_of(request, redeemed))
-
-
-def purchase_record(*, scope, customer, product, price, quantity, at, actor, metadata=None,
-                    subscription=None):
-    """Record a paid (or free) one-time purchase as a complete subscription row and grant its
-    units (entitlement_sync.purchase_granted)."""
-    if subscription is None:
-        subscription = Subscription.objects.create(
-            merchant_id=scope.merchant_id, environment=scope.environment, customer=customer,
-            product=product, product_version=product.latest_version, price=price,
-            status=Status.EXPIRED, current_period_start=at, current_period_end=at,
-            quantity=quantity, metadata=metadata or {},
-        )
-    else:
-        subscription.status = Status.EXPIRED
-        subscription.current_period_start = subscription.current_period_end = at
-        subscription.save()
-    entitlement_sync.purchase_granted(subscription=subscription, quantity=quantity, at=at)
-    announce(scope=scope, subscription=subscription, events=["subscription.created"],
-             actor=actor, details={"purchase": True})
-    return subscription

@@ -15,6 +15,8 @@ from billing.models import Invoice, Subscription
 from billing.proration import refund_for_immediate_cancel, unused_credit
 from billing.services import entitlement_sync
 from billing.services.audit import Actor
+from billing.services.final_overage import bill_overage_so_far
+from billing.services.invoice_collection import collect_after_commit
 from billing.services.invoices import LineDraft, invoice_issue
 from billing.services.refunds import period_invoice_paid, refund_decide
 from billing.services.subscriptions import announce, price_amount, subscription_end
@@ -159,6 +161,7 @@ def _uncancel(scope, subscription, request, plan, at, actor) -> None:
 
 
 def _cancel_now(scope, subscription, request, plan, at, actor) -> None:
+    bill_overage_so_far(scope=scope, subscription=subscription, at=at)
     if plan.refund_amount:
         refund_decide(scope=scope, subscription=subscription, amount=plan.refund_amount,
                       reason="Canceled immediately: unused part of the period", at=at,
@@ -205,13 +208,14 @@ def _quantity(scope, subscription, request, plan, at, actor) -> None:
     entitlement_sync.subscription_changed(subscription=subscription, at=at)
     if plan.total:
         item = plan.line_items[0]
-        invoice_issue(
+        invoice = invoice_issue(
             scope=scope, customer=subscription.customer, subscription=subscription,
             reason=Invoice.Reason.SUBSCRIPTION_UPDATE, currency=subscription.price.currency,
             lines=[LineDraft("proration", item["title"], plan.total,
                              period_start=at, period_end=subscription.current_period_end)],
             at=at,
         )
+        collect_after_commit(scope=scope, invoice=invoice)
     announce(scope=scope, subscription=subscription, events=["subscription.updated"],
              actor=actor, details={"change": "quantity", "from": old, "to": request.quantity})
 
