@@ -169,6 +169,8 @@ CUSTOMER_LOCK_WAIT_SECONDS = env.float("CUSTOMER_LOCK_WAIT_SECONDS", default=5.0
 INVOICE_TAX_RATE_PERCENT = env.float("INVOICE_TAX_RATE_PERCENT", default=0.0)
 # How many subscriptions a period-end job handles per batch.
 PERIOD_END_BATCH_SIZE = env.int("PERIOD_END_BATCH_SIZE", default=200)
+# Hours after which an unfinished checkout (open or declined) is canceled and its coupon given back.
+CHECKOUT_EXPIRY_HOURS = env.int("CHECKOUT_EXPIRY_HOURS", default=24)
 
 # Outgoing webhooks: seconds a merchant's endpoint has to answer, how many hours a failing
 # delivery keeps being retried (at least 24, API.md), how many deliveries a worker claims at once.

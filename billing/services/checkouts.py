@@ -9,6 +9,7 @@ idempotent, so whichever comes second changes nothing.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -16,7 +17,7 @@ from decimal import Decimal
 from django.db import transaction
 
 from billing.models import Checkout, Invoice, Subscription
-from billing.services.audit import SYSTEM, Actor
+from billing.services.audit import SYSTEM, Actor, audit_record
 from billing.services.final_overage import overage_cut, replaced_retire
 from billing.services.invoices import LineDraft, invoice_issue, invoice_mark_paid
 from billing.services.purchases import purchase_record
@@ -36,6 +37,7 @@ from gateways.services.checkout import (
     gateway_in_use,
 )
 
+logger = logging.getLogger(__name__)
 Status = Subscription.Status
 
 
@@ -131,6 +133,9 @@ def checkout_fulfil(*, scope: Scope, checkout_id: str, payment_id: str, gateway:
         if checkout.status == Checkout.Status.COMPLETED:
             return checkout
         at = clock.now(scope)
+        if checkout.status == Checkout.Status.CANCELED:
+            _paid_after_cancel(scope, checkout, payment_id, gateway, attempt_id, actor)
+            return checkout
         checkout.status, checkout.completed_at = Checkout.Status.COMPLETED, at
         checkout.failure_code = checkout.failure_message = ""
         checkout.save()
@@ -140,6 +145,19 @@ def checkout_fulfil(*, scope: Scope, checkout_id: str, payment_id: str, gateway:
             payment = _Payment(payment_id, gateway, attempt_id)
             _start_paid(scope, checkout, waiting, payment, at, actor)
         return checkout
+
+
+def _paid_after_cancel(scope, checkout, payment_id, gateway, attempt_id, actor) -> None:
+    """A payment reached a checkout canceled meanwhile: nothing starts (what it was for was
+    replaced or has expired); the operator is told, to refund it at the gateway."""
+    logger.error("checkout %s was paid after it was canceled (payment %s on %s): refund it",
+                 checkout.id, payment_id or attempt_id, gateway)
+    audit_record(scope=scope, event="checkout.paid_after_cancel", actor=actor,
+                 customer_id=checkout.customer_id, resource_type="checkout",
+                 resource_id=checkout.id,
+                 details={"amount": checkout.amount, "currency": checkout.currency,
+                          "paymentId": payment_id, "attemptId": attempt_id,
+                          "gateway": gateway})
 
 
 @dataclass(frozen=True)

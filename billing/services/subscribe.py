@@ -28,7 +28,8 @@ from billing.models import (
 )
 from billing.proration import upgrade_preview
 from billing.selectors.plans import plan_price, plans_eligibility
-from billing.services.audit import Actor
+from billing.services.audit import SYSTEM, Actor
+from billing.services.checkout_expiry import checkout_cancel
 from billing.services.coupons import coupon_redeem, coupon_redemption_apply
 from billing.services.final_overage import overage_cut, replaced_retire
 from billing.services.invoices import LineDraft, invoice_issue, invoice_totals
@@ -236,6 +237,12 @@ def _current(customer, product: Product, at: datetime):
                .filter(product=product, status=Status.CHECKOUT).order_by("-created_at").first())
     if waiting is not None:  # the same subscribe again (a retry, a second click): reuse it
         return waiting, "active"
+    if not product.is_add_on:  # changed their mind: the other plan's checkout is dropped
+        for other in (customer.subscriptions.select_related("checkout")
+                      .filter(status=Status.CHECKOUT, product__is_add_on=False,
+                              product__group_slug=product.group_slug)
+                      .exclude(product=product)):
+            checkout_abandon(other, at)
     eligibility = plans_eligibility(customer, [product], at)[product.id]
     held = None
     if eligibility.current_subscription_id:
@@ -247,13 +254,15 @@ def _current(customer, product: Product, at: datetime):
     return held, eligibility.scenario
 
 
-def checkout_abandon(subscription: Subscription, at: datetime) -> None:
-    """A subscription waiting for a checkout that the customer left: both end."""
-    if subscription.checkout_id:
-        Checkout.objects.filter(pk=subscription.checkout_id, status__in=[
-            Checkout.Status.OPEN, Checkout.Status.REQUIRES_ACTION, Checkout.Status.FAILED,
-        ]).update(status=Checkout.Status.CANCELED)
-    subscription_end(subscription=subscription, status=Status.EXPIRED, at=at)
+def checkout_abandon(subscription: Subscription, at: datetime, actor: Actor = SYSTEM) -> None:
+    """A subscription waiting for a checkout that the customer left (replaced by another
+    subscribe, or canceled): the checkout is canceled, what waited for it ends and its coupon
+    redemption is given back (checkout_expiry.checkout_cancel)."""
+    if subscription.checkout is not None:
+        checkout_cancel(checkout=subscription.checkout, at=at, actor=actor, reason="canceled")
+        subscription.refresh_from_db()
+    if subscription.status == Status.CHECKOUT:
+        subscription_end(subscription=subscription, status=Status.EXPIRED, at=at)
 
 
 def _uncancel(scope, held, request, at, actor) -> SubscribeOutcome:

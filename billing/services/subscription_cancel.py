@@ -41,7 +41,7 @@ def cancel_customer(*, scope: Scope, customer, product, immediate: bool, reason:
         action = "cancel_immediately" if immediate else "cancel_end_of_cycle"
         for subscription in rows.order_by("created_at"):
             if subscription.status == Subscription.Status.CHECKOUT:
-                checkout_abandon(subscription, at)
+                checkout_abandon(subscription, at, actor)
                 continue
             if subscription.cancel_at_period_end and not immediate:
                 plan_end = subscription.current_period_end
