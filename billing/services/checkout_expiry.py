@@ -18,7 +18,7 @@ from django.conf import settings
 from django.db import transaction
 
 from billing.models import Checkout, Subscription
-from billing.services.audit import CRON, Actor, audit_record
+from billing.services.audit import CRON, SYSTEM, Actor, audit_record
 from billing.services.coupons import coupon_redemption_release
 from billing.services.subscriptions import subscription_end
 from cynco.locks import try_lock_customer
@@ -27,6 +27,7 @@ from cynco.tenancy import Scope
 UNFINISHED = (Checkout.Status.OPEN, Checkout.Status.REQUIRES_ACTION, Checkout.Status.FAILED)
 EXPIRABLE = (Checkout.Status.OPEN, Checkout.Status.FAILED)
 BATCH = 200
+Status = Subscription.Status
 
 
 def checkout_cancel(*, checkout: Checkout, at: datetime, actor: Actor, reason: str) -> bool:
@@ -50,6 +51,17 @@ def checkout_cancel(*, checkout: Checkout, at: datetime, actor: Actor, reason: s
                  customer_id=checkout.customer_id, resource_type="checkout",
                  resource_id=checkout.pk, details={"amount": checkout.amount})
     return True
+
+
+def checkout_abandon(subscription: Subscription, at: datetime, actor: Actor = SYSTEM) -> None:
+    """A subscription waiting for a checkout that the customer left (replaced by another
+    subscribe, or canceled): the checkout is canceled, what waited for it ends and its coupon
+    redemption is given back (checkout_expiry.checkout_cancel)."""
+    if subscription.checkout is not None:
+        checkout_cancel(checkout=subscription.checkout, at=at, actor=actor, reason="canceled")
+        subscription.refresh_from_db()
+    if subscription.status == Status.CHECKOUT:
+        subscription_end(subscription=subscription, status=Status.EXPIRED, at=at)
 
 
 def checkouts_expire(*, scope: Scope, at: datetime) -> int:

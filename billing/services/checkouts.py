@@ -218,7 +218,8 @@ def _invoice_paid(scope, checkout, subscription, reason, at, payment) -> None:
                   period_start=subscription.current_period_start
                   if period and line["type"] == "subscription" else None,
                   period_end=subscription.current_period_end
-                  if period and line["type"] == "subscription" else None)
+                  if period and line["type"] == "subscription" else None,
+                  subscription_id=line.get("subscriptionId"))
         for line in checkout.plan.get("lines", [])
     ]
     invoice = invoice_issue(

@@ -16,6 +16,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 
 from billing.models import (
     Checkout,
@@ -28,8 +29,8 @@ from billing.models import (
 )
 from billing.proration import upgrade_preview
 from billing.selectors.plans import plan_price, plans_eligibility
-from billing.services.audit import SYSTEM, Actor
-from billing.services.checkout_expiry import checkout_cancel
+from billing.services.audit import Actor
+from billing.services.checkout_expiry import checkout_abandon
 from billing.services.coupons import coupon_redeem, coupon_redemption_apply
 from billing.services.final_overage import overage_cut, replaced_retire
 from billing.services.invoices import LineDraft, invoice_issue, invoice_totals
@@ -40,7 +41,6 @@ from billing.services.subscriptions import (
     is_recurring,
     period_end_after,
     price_amount,
-    subscription_end,
     subscription_start,
 )
 from cynco.errors import Forbidden, ValidationFailed
@@ -188,11 +188,14 @@ def upgrade_credit(*, held: Subscription | None, product: Product, new_amount: i
     if held is None or held.status != Status.ACTIVE or held.price is None:
         return 0
     paid = price_amount(held.price, held.quantity)
-    invoice = held.invoices.filter(period_start=held.current_period_start).exclude(
-        status=Invoice.Status.VOID).first()
+    invoice = Invoice.objects.filter(
+        Q(subscription=held) | Q(lines__subscription_id=held.id),
+        period_start=held.current_period_start,
+    ).exclude(status=Invoice.Status.VOID).distinct().first()
     if invoice is not None:  # a coupon lowered what the period cost: credit only that
         billed = sum(line.amount for line in invoice.lines.all()
-                     if line.type in (LineType.SUBSCRIPTION, LineType.DISCOUNT))
+                     if line.type in (LineType.SUBSCRIPTION, LineType.DISCOUNT)
+                     and (line.subscription_id or invoice.subscription_id) == held.id)
         paid = max(min(paid, billed), 0)
     if not paid or held.current_period_end is None or at >= held.current_period_end:
         return 0
@@ -252,17 +255,6 @@ def _current(customer, product: Product, at: datetime):
         checkout_abandon(held, at)
         return _current(customer, product, at)
     return held, eligibility.scenario
-
-
-def checkout_abandon(subscription: Subscription, at: datetime, actor: Actor = SYSTEM) -> None:
-    """A subscription waiting for a checkout that the customer left (replaced by another
-    subscribe, or canceled): the checkout is canceled, what waited for it ends and its coupon
-    redemption is given back (checkout_expiry.checkout_cancel)."""
-    if subscription.checkout is not None:
-        checkout_cancel(checkout=subscription.checkout, at=at, actor=actor, reason="canceled")
-        subscription.refresh_from_db()
-    if subscription.status == Status.CHECKOUT:
-        subscription_end(subscription=subscription, status=Status.EXPIRED, at=at)
 
 
 def _uncancel(scope, held, request, at, actor) -> SubscribeOutcome:
@@ -387,7 +379,8 @@ def _checkout(scope, customer, held, price, request, at, actor, *, mode, amount,
 
 def line_json(line: LineDraft) -> dict:
     return {"type": line.type, "description": line.description, "amount": line.amount,
-            "quantity": str(line.quantity), "unitAmount": line.unit_amount}
+            "quantity": str(line.quantity), "unitAmount": line.unit_amount,
+            "subscriptionId": line.subscription_id}
 
 
 def _purchase(scope, customer, request, price, at, actor) -> SubscribeOutcome:

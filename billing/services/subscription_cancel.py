@@ -9,7 +9,7 @@ from django.db import transaction
 
 from billing.models import Subscription
 from billing.services.audit import Actor
-from billing.services.subscribe import checkout_abandon
+from billing.services.checkout_expiry import checkout_abandon
 from billing.services.subscription_updates import UpdateRequest, update_apply
 from cynco.locks import lock_customer
 from cynco.tenancy import Scope

@@ -18,7 +18,7 @@ from billing.services.audit import Actor
 from billing.services.final_overage import bill_overage_so_far
 from billing.services.invoice_collection import collect_after_commit
 from billing.services.invoices import LineDraft, invoice_issue
-from billing.services.refunds import period_invoice_paid, refund_decide
+from billing.services.refunds import paid_share, period_invoice_paid, refund_decide
 from billing.services.subscriptions import announce, price_amount, subscription_end
 from cynco.errors import Conflict, NotFound, ValidationFailed
 from cynco.locks import lock_customer
@@ -49,7 +49,7 @@ def paid_for_period(subscription: Subscription) -> int:
     """What the customer paid in money for the current period: the amount paid on its period
     invoice (an upgrade's credit is not money and is not refunded)."""
     invoice = period_invoice_paid(subscription)
-    return invoice.amount_paid if invoice else 0
+    return paid_share(invoice, subscription) if invoice else 0
 
 
 def update_plan(subscription: Subscription, request: UpdateRequest, at: datetime) -> UpdatePlan:
