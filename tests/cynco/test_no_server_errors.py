@@ -192,7 +192,7 @@ def test_no_body_or_query_gets_a_500(shop, method, template):
     body_strategy = st.one_of(mutated(valid), mutated(valid), mutated(valid),
                               bodies) if valid else bodies
 
-    @settings(max_examples=8 if clock_move else 30, deadline=None, database=None,
+    @settings(max_examples=8 if clock_move else 20, deadline=None, database=None,
               suppress_health_check=list(HealthCheck))
     @given(body=body_strategy, query=queries, raw=raw_bodies, argument=st.one_of(
         st.sampled_from(KNOWN), st.text(alphabet="abcdefghijklmnopqrstuvwxyz_0123456789",
