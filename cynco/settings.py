@@ -10,6 +10,7 @@ import secrets
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 from cynco.database import BASE_DIR, VAR_DIR, resolve_database_url
 
@@ -177,6 +178,11 @@ CHECKOUT_EXPIRY_HOURS = env.int("CHECKOUT_EXPIRY_HOURS", default=24)
 WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
 WEBHOOK_RETRY_HOURS = max(24, env.int("WEBHOOK_RETRY_HOURS", default=24))
 WEBHOOK_BATCH_SIZE = env.int("WEBHOOK_BATCH_SIZE", default=50)
+# Which endpoints may resolve to private/loopback/reserved addresses: test | all | none
+# (billing/webhook_addresses.py).
+WEBHOOK_PRIVATE_ADDRESSES = env.str("WEBHOOK_PRIVATE_ADDRESSES", default="test")
+if WEBHOOK_PRIVATE_ADDRESSES not in ("test", "all", "none"):
+    raise ImproperlyConfigured("WEBHOOK_PRIVATE_ADDRESSES must be test, all or none")
 
 # Celery: Redis when REDIS_URL is set, else a broker kept in files under var/ (no service needed).
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or REDIS_URL or "filesystem://"
