@@ -98,7 +98,11 @@ def stripe_checkout(request, session_id: str):
     """Our page for a Stripe session (STRIPE_CHECKOUT_URL): Stripe.js turns the card into a
     payment method in the browser and posts its id; we confirm the intent, show a decline, let
     Stripe.js run 3-D Secure, and return the customer to the merchant's success URL. Opening the
-    page again after 3-D Secure reads the intent and finishes the checkout."""
+    page again after 3-D Secure reads the intent and finishes the checkout.
+
+    A card needing 3-D Secure is answered with a redirect to this page (post/redirect/get):
+    Stripe.js reloads the page after the bank's check, and reloading the answer to the POST
+    would send the same payment method again and ask for the same check again, for ever."""
     checkout = Checkout.objects.select_related("customer").filter(
         gateway_session_id=session_id).first()
     if checkout is None and session_id.startswith("pi_"):
@@ -121,6 +125,8 @@ def stripe_checkout(request, session_id: str):
     if result.status == "completed" and checkout.success_url:
         return HttpResponseRedirect(checkout.success_url)
     needs_action = result.status == "requires_action"
+    if needs_action and request.method == "POST":
+        return HttpResponseRedirect(request.path)
     return render(request, "portal/stripe_checkout.html", {
         "checkout": result.checkout, "merchant_name": Merchant.objects.get(
             pk=checkout.merchant_id).name,

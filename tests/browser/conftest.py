@@ -59,8 +59,8 @@ def site(live_server, settings):
 
 @pytest.fixture
 def browser_errors() -> list[str]:
-    """Script errors and console errors (a failed load included) the page met. The test fails
-    on any left here at its end; a test that expects one checks it and removes it."""
+    """Script errors, and errors the page logged to the console, that the browser met. The test
+    fails on any left here at its end; a test that expects one checks it and removes it."""
     return []
 
 
