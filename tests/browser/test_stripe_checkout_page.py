@@ -9,7 +9,11 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.billing.subscribing import current, customer, invoices, main_catalog, state, subscribe
+from billing.models import Invoice
+from gateways.models import PaymentAttempt
+from tests.billing.subscribing import (
+    advance, current, customer, invoices, main_catalog, state, subscribe,
+)
 from tests.browser.conftest import CANCEL_URL, SUCCESS_URL
 from tests.gateways.conftest import localstripe, stripe_account  # noqa: F401
 from tests.gateways.servers import free_port
@@ -119,3 +123,23 @@ def test_when_stripe_js_cannot_load_the_page_says_so_and_pay_is_off(
     expect(page.get_by_text("The secure card form could not be loaded.")).to_be_visible()
     expect(page.get_by_role("button", name="Pay MYR 20.00")).to_be_disabled()
     assert pro_status(api) == "checkout"
+
+
+def test_a_renewal_needing_3ds_is_paid_when_jane_passes_the_check_on_the_page(
+        api, checkout_url, page):
+    page.goto(checkout_url)
+    pay(page, THREE_DS)
+    page.get_by_role("button", name="Complete authentication").click()
+    expect(page).to_have_url(SUCCESS_URL)  # Pro paid, her card saved
+    advance(api, 32 * 24 * 3600)  # the renewal's off-session charge asks for 3-D Secure
+    assert pro_status(api) == "past_due"
+    renewal = Invoice.objects.get(customer__external_id="jane", status="open")
+    attempt = PaymentAttempt.objects.get(source_reference=renewal.pk)
+    assert attempt.action_url == checkout_url.rsplit("/", 1)[0] + "/" + \
+        attempt.provider_payment_id
+    page.goto(attempt.action_url)  # the link of the merchant's "confirm your payment" e-mail
+    expect(page.get_by_role("heading", name="Payment of MYR 20.00")).to_be_visible()
+    page.get_by_role("button", name="Complete authentication").click()
+    expect(page.get_by_text("Payment complete. Thank you!")).to_be_visible()
+    assert pro_status(api) == "active"
+    assert [i["status"] for i in invoices(api, "jane")] == ["paid", "paid"]
