@@ -7,7 +7,10 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.billing.subscribing import current, customer, invoices, main_catalog, subscribe
+from tests.billing.catalog import define, monthly, switch
+from tests.billing.subscribing import (
+    current, customer, invoices, main_catalog, state, subscribe,
+)
 from tests.browser.conftest import CANCEL_URL, SUCCESS_URL
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -95,3 +98,19 @@ def test_a_paid_checkout_opened_again_says_so_and_charges_nothing(api, checkout_
     page.get_by_role("link", name="Continue").click()
     expect(page).to_have_url(SUCCESS_URL)
     assert len(invoices(api)) == 1
+
+
+def test_a_trial_that_needs_a_card_saves_it_and_charges_nothing(api, site, page):
+    main_catalog(api)
+    define(api, {"name": "Team", "slug": "team", "groupSlug": "main", "sortOrder": 3,
+                 "prices": [monthly(9000, trialDays=14, trialRequiresCard=True)],
+                 "features": [switch("sso")]})
+    customer(api)
+    page.goto(subscribe(api, "team", successUrl=SUCCESS_URL)["checkoutUrl"])
+    expect(page.get_by_text("Save a card for your trial. Nothing is charged today.")
+           ).to_be_visible()
+    page.get_by_label("Card number").fill(OK_CARD)
+    page.get_by_role("button", name="Save card").click()
+    expect(page).to_have_url(SUCCESS_URL)
+    assert current(api)["team"]["status"] == "trialing" and invoices(api) == []
+    assert [m["last4"] for m in state(api)["paymentMethods"]] == ["4242"]

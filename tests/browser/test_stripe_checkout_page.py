@@ -11,6 +11,7 @@ from playwright.sync_api import expect
 
 from billing.models import Invoice
 from gateways.models import PaymentAttempt
+from tests.billing.catalog import define, monthly, switch
 from tests.billing.subscribing import (
     advance, current, customer, invoices, main_catalog, state, subscribe,
 )
@@ -103,6 +104,24 @@ def test_a_failed_3ds_check_is_explained_and_another_card_pays(api, checkout_url
     pay(page, VISA)
     expect(page).to_have_url(SUCCESS_URL)
     assert pro_status(api) == "active"
+
+
+def test_a_trial_card_needing_3ds_is_saved_after_the_banks_check(api, site, page, stripe_page):
+    main_catalog(api)
+    define(api, {"name": "Team", "slug": "team", "groupSlug": "main", "sortOrder": 3,
+                 "prices": [monthly(9000, trialDays=14, trialRequiresCard=True)],
+                 "features": [switch("sso")]})
+    customer(api, "jane")
+    page.goto(subscribe(api, "team", "jane", successUrl=SUCCESS_URL)["url"])  # a SetupIntent
+    expect(page.get_by_text("Save a card for your trial. Nothing is charged today.")
+           ).to_be_visible()
+    enter_card(page, THREE_DS)
+    page.get_by_role("button", name="Save card").click()
+    page.get_by_role("button", name="Complete authentication").click()
+    expect(page).to_have_url(SUCCESS_URL)
+    assert current(api, "jane")["team"]["status"] == "trialing"
+    assert invoices(api, "jane") == []
+    assert [m["last4"] for m in state(api, "jane")["paymentMethods"]] == ["3184"]
 
 
 def test_cancel_goes_back_to_the_cancel_url(api, checkout_url, page):
