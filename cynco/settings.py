@@ -271,6 +271,8 @@ STRIPE_CHECKOUT_URL = env.str(
 )
 # The publishable key Stripe.js uses on our checkout page (the card never reaches this server).
 STRIPE_PUBLISHABLE_KEY = env.str("STRIPE_PUBLISHABLE_KEY", default="")
+# Where that page loads Stripe.js from (tests point it at localstripe's stand-in).
+STRIPE_JS_URL = env.str("STRIPE_JS_URL", default="https://js.stripe.com/v3/")
 STRIPE_TIMEOUT_SECONDS = env.float("STRIPE_TIMEOUT_SECONDS", default=30.0)
 STRIPE_MAX_NETWORK_RETRIES = env.int("STRIPE_MAX_NETWORK_RETRIES", default=2)
 # CHIP Collect (docs/gateways.md): API base and request timeout.
