@@ -14,7 +14,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
 from billing.models import Checkout, Invoice
-from billing.pricing import format_money
+from cynco.money import format_money
 from billing.services.checkouts import CheckoutResult, checkout_pay_with_card
 from billing.services.hosted_checkout import checkout_confirm, checkout_refresh
 from cynco.models import Merchant

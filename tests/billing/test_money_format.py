@@ -8,13 +8,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from billing.currencies import (
+from cynco.currencies import (
     ISO_4217_MINOR_UNITS,
     UnknownCurrency,
     is_iso_currency,
     minor_unit_exponent,
 )
-from billing.pricing import format_money
+from cynco.money import format_money
 
 # --- showing money ---------------------------------------------------------------------------
 
