@@ -186,7 +186,7 @@ SPECTACULAR_SETTINGS = {
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "cynco.api.schema.finish_document",
+        "cynco.api.openapi_parts.finish_document",
     ],
 }
 

@@ -4,6 +4,7 @@ answer, and the answers of a day in a merchant's life match what it says, key fo
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -11,7 +12,7 @@ from drf_spectacular.drainage import GENERATOR_STATS
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.validation import validate_schema
 
-from cynco.api.schema import TAGS
+from cynco.api.openapi_parts import TAGS
 from tests.billing.catalog import PRO, define
 from tests.billing.subscribing import complete_path, customer, main_catalog, subscribe
 from tests.cynco.openapi_conformance import CheckedApi, Conformance
@@ -49,6 +50,9 @@ def test_the_document_is_generated_without_errors_or_warnings_and_is_valid():
     assert not GENERATOR_STATS._warn_cache, dict(GENERATOR_STATS._warn_cache)
     validate_schema(document)
     assert document["components"]["securitySchemes"]["ApiKey"]["scheme"] == "bearer"
+    text = json.dumps(document)
+    for ref in set(re.findall(r'"\$ref": "#/components/(\w+)/(\w+)"', text)):
+        assert ref[1] in document["components"][ref[0]], ref  # client generators need every one
 
 
 def test_every_write_has_a_body_and_every_operation_a_typed_success(document):
