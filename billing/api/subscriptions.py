@@ -119,9 +119,8 @@ class SubscribeView(ApiView):
 
     @openapi("subscribe", summary="Subscribe a customer to a product",
              description="New plan, upgrade (now, prorated), downgrade (scheduled at period "
-                         "end), add-on or one-time purchase (API.md, Scenarios of subscribe). A "
-                         "publishable key only ever gets a checkout URL and may not create "
-                         "customers inline.",
+                         "end), add-on or one-time purchase. A publishable key only ever gets a "
+                         "checkout URL and may not create customers inline.",
              input=SubscribeInput, data=SubscribeResultShape, errors=(403, 404))
     def post(self, request):
         values = valid(SubscribeInput, request.data)

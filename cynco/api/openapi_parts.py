@@ -97,7 +97,7 @@ ERROR_ENVELOPE = {
             "type": "object",
             "properties": {
                 "code": {"type": "string", "description": "A stable code such as "
-                         "VALIDATION_ERROR or CUSTOMER_NOT_FOUND (API.md, Transport)."},
+                         "VALIDATION_ERROR or CUSTOMER_NOT_FOUND; new codes may appear."},
                 "message": {"type": "string"},
                 "details": {"type": "array", "items": {
                     "type": "object",

@@ -16,6 +16,7 @@ complete, just untyped there.
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass, field
 
 from drf_spectacular.drainage import warn
@@ -154,7 +155,7 @@ class ApiAutoSchema(AutoSchema):
         operation = self._operation()
         handler = getattr(self.view, self.method.lower(), None)
         text = (operation.description if operation and operation.description else "") or (
-            handler.__doc__ or self.view.__class__.__dict__.get("__doc__") or "")
+            inspect.cleandoc(handler.__doc__ or self.view.__class__.__dict__.get("__doc__") or ""))
         if operation is not None and operation.secret_only:
             notes = [SecretKeyRequired.described_as]
         else:
