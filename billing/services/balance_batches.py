@@ -31,8 +31,8 @@ from billing.models import (
     Balance, BalanceGrant, Entity, Feature, FeatureGrant, PeriodUsage, SpendCap, Subscription,
 )
 from billing.services.balances import (
-    balance_new, balance_realign, balance_reopen, closed_period_values, grant_resets,
-    grant_terms, non_resetting_spent,
+    PERIOD_USAGE_KEY, balance_new, balance_realign, balance_reopen, closed_period_values,
+    grant_resets, grant_terms, non_resetting_spent,
 )
 from billing.entitlement_rules import period_at
 from cynco.bulk import update_rows
@@ -42,10 +42,15 @@ def _grant_order(grant: BalanceGrant):
     return grant.created_at, grant.id
 
 
+def _values(balance: Balance) -> tuple:
+    return tuple(getattr(balance, name) for name in BALANCE_FIELDS)
+
+
+# What closing and realigning a balance may change.
 BALANCE_FIELDS = [
     "is_boolean", "granted", "used", "unlimited", "overage_allowed", "overage_price",
-    "spend_cap", "subscription", "period_anchor", "period_start", "period_end",
-    "reset_interval", "reset_count", "anchor_day", "threshold_sent", "updated_at",
+    "spend_cap", "subscription_id", "period_anchor", "period_start", "period_end",
+    "reset_interval", "reset_count", "anchor_day", "threshold_sent",
 ]
 GRANT_FIELDS = [
     "allowance", "remaining", "unlimited", "overage_allowed", "overage_price",
@@ -66,13 +71,18 @@ class BalanceBook:
             for b in Balance.objects.filter(
                 Q(customer_id__in=customer_ids) | Q(subscription_id__in=list(self.subscriptions)))
         }
+        self._as_read = {b.id: _values(b) for b in self.balances.values()}
         self.grants: dict[tuple[str, str], list[BalanceGrant]] = defaultdict(list)
         self.grants_of: dict[str, list[BalanceGrant]] = defaultdict(list)  # by subscription
-        for grant in (BalanceGrant.objects.filter(customer_id__in=customer_ids)
+        grants = list(BalanceGrant.objects.filter(customer_id__in=customer_ids)
                       .filter(Q(active=True) | Q(per_entity=True)
                               | Q(subscription_id__in=list(self.subscriptions)))
-                      .select_related("feature", "subscription__price")
-                      .order_by("created_at", "id")):
+                      .select_related("feature").order_by("created_at", "id"))
+        # Grants see the batch's own rows; other plans' (an add-on renewing later) are read.
+        others = {g.subscription_id for g in grants} - set(self.subscriptions) - {None}
+        self.others = {s.id: s for s in Subscription.objects.filter(
+            pk__in=others).select_related("price")} if others else {}
+        for grant in grants:
             self._add_grant(grant)
         self.feature_grants: dict[str, list[FeatureGrant]] = defaultdict(list)
         for feature_grant in FeatureGrant.objects.filter(
@@ -92,14 +102,16 @@ class BalanceBook:
         self._customer_ids = customer_ids
         self._entity_keys: dict[str, list[str]] | None = None
         self.closed: list[PeriodUsage] = []
+        self._closed_keys: set[tuple] = set()
         self._new_grants: list[BalanceGrant] = []
         self._new_balances: list[Balance] = []
         self._changed_grants: dict[str, BalanceGrant] = {}
         self._changed_balances: dict[str, Balance] = {}
 
     def _add_grant(self, grant: BalanceGrant) -> None:
-        if grant.subscription_id in self.subscriptions:
-            grant.subscription = self.subscriptions[grant.subscription_id]
+        if grant.subscription_id is not None:
+            grant.subscription = (self.subscriptions.get(grant.subscription_id)
+                                  or self.others[grant.subscription_id])
         self.grants_of[grant.subscription_id].append(grant)
         insort(self.grants[(grant.customer_id, grant.feature_id)], grant, key=_grant_order)
 
@@ -122,8 +134,11 @@ class BalanceBook:
     def close(self, balance: Balance, *, closed_at: datetime, next_start: datetime,
               next_end: datetime | None, close_end: datetime | None = None) -> None:
         """balance_close_period, in memory."""
-        self.closed.append(PeriodUsage(
-            **closed_period_values(balance, closed_at=closed_at, close_end=close_end)))
+        values = closed_period_values(balance, closed_at=closed_at, close_end=close_end)
+        key = tuple(values[name] for name in PERIOD_USAGE_KEY)
+        if key not in self._closed_keys:  # else the first close's row stands (get_or_create)
+            self._closed_keys.add(key)
+            self.closed.append(PeriodUsage(**values))
         granted = balance.granted
         if not balance.entity_key:
             once = [grant for grant in self.grants[(balance.customer_id, balance.feature_id)]
@@ -223,8 +238,13 @@ class BalanceBook:
         new_balances = {balance.id for balance in self._new_balances}
         Balance.objects.bulk_create(self._new_balances)
         changed = [b for b in self._changed_balances.values() if b.id not in new_balances]
+        # Only the columns some balance changed (a renewal moves the periods, little else);
+        # updated_at for every balance touched, as save() does.
+        now_values = [(_values(b), self._as_read[b.id]) for b in changed]
+        columns = [name for index, name in enumerate(BALANCE_FIELDS)
+                   if any(value[index] != read[index] for value, read in now_values)]
         for balance in changed:
             balance.updated_at = now
-        update_rows(changed, BALANCE_FIELDS)
+        update_rows(changed, [*columns, "updated_at"])
         self._new_grants, self._new_balances = [], []
         self._changed_grants, self._changed_balances = {}, {}
