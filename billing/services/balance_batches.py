@@ -2,19 +2,23 @@
 
 `renewal_batches.renew_many` renews a few hundred subscriptions in one transaction; calling
 `entitlement_sync.period_close` and `subscription_changed` for each costs ~35 statements a
-subscription. A `BalanceBook` reads the batch customers' rows once (balances, grants with
-their subscriptions and prices, the versions' feature grants, spend caps, live entities), runs
-the very same steps on them in memory, one subscription after another, with the rules of
+subscription. A `BalanceBook` reads the batch customers' rows once (balances, grants, the
+versions' feature grants, spend caps, live entities when a per-entity grant needs them; the
+grants' plans are the batch's own rows, others read once), runs the very same steps on them
+in memory, one subscription after another, with the rules of
 `billing.services.balances` (closed_period_values, non_resetting_spent, balance_new,
 balance_realign, grant_terms) and `entitlement_sync.grants_synced`, then writes in bulk: the
 closed periods (INSERT … ON CONFLICT DO NOTHING: a period closed already keeps its row, as
 get_or_create does), new grants and balances, and one UPDATE … FROM (VALUES …) each for the
 changed grants and balances.
 
-The order is the one-by-one path's: every subscription's period is closed first (and its
+The order is renew_many's as it always was: every subscription's period is closed first (its
 overage read back from the PeriodUsage rows, as period_close does), then every subscription's
-grants and balances are realigned. Each step sees what the steps before it changed (a balance
-closed by its plan is not closed again by a realign that finds it in its new period).
+grants and balances are realigned; for a customer with two plans in one batch that leaves
+what the one-by-one path leaves (tests/billing/test_renewal_batch_equivalence.py). Each step
+sees what the steps before it changed: a balance closed by period_close and closed again by
+the realign (its schedule period is longer than the plan's, as after a trial) writes one row
+and spends its once-only grants once, as balance_close_period twice would.
 Caller holds every customer's lock (lock_customer / try_lock_customers); no ledger entry.
 """
 
@@ -27,6 +31,7 @@ from datetime import datetime
 from django.db.models import Q
 from django.utils import timezone
 
+from billing.entitlement_rules import period_at
 from billing.models import (
     Balance, BalanceGrant, Entity, Feature, FeatureGrant, PeriodUsage, SpendCap, Subscription,
 )
@@ -34,7 +39,6 @@ from billing.services.balances import (
     PERIOD_USAGE_KEY, balance_new, balance_realign, balance_reopen, closed_period_values,
     grant_resets, grant_terms, non_resetting_spent,
 )
-from billing.entitlement_rules import period_at
 from cynco.bulk import update_rows
 
 

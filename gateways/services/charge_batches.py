@@ -97,9 +97,10 @@ def charges_prepare(*, scope: Scope, drafts: list[ChargeDraft]) -> dict[str, Pay
 def charges_execute_many(*, attempt_ids: list[str]) -> dict[str, PaymentAttemptResult]:
     """`charge_execute` for many attempts: with no transaction open, one gateway call per
     pending attempt, or one per gateway offering `charge_many` (the calls are counted first,
-    in one statement, which also keeps the sweeper away), then every answer recorded in one transaction (row locks on the attempts
-    only, no ledger entry). An unreachable gateway leaves its attempt pending for the sweeper;
-    an attempt no longer pending is answered as it stands. Returns results by attempt id."""
+    in one statement, which also keeps the sweeper away), then every answer recorded in one
+    transaction (row locks on the attempts only, no ledger entry). An unreachable gateway
+    leaves its attempt pending for the sweeper; an attempt no longer pending is answered as
+    it stands. Returns results by attempt id."""
     refuse_inside_transaction("charges_execute_many")
     attempts = list(PaymentAttempt.objects.select_related("payment_method").filter(
         pk__in=attempt_ids, kind=Kind.CHARGE))
