@@ -1,13 +1,14 @@
 """Renewal throughput: N subscriptions fall due at once and the period-end job renews them all
 (invoice with its number and ledger entry, an off-session sandbox charge, the payment posted).
 
-    DATABASE_URL=… python bench/renewals.py [--sizes 1000,5000,10000] [--workers 8]
+    DATABASE_URL=… python bench/renewals.py [--sizes 1000,5000,10000] [--workers 4]
                                             [--max-seconds 240] [--baseline-seconds 5]
 
 For each size (a separate run), a fresh merchant gets N customers on Pro (2000 a month) with a
-saved sandbox card, all due one second ago (tests/billing/due_renewals.py); then
-`billing.services.renewals.run_due` is timed as the beat job runs it, by `--workers` runners
-at once sharing the work through SKIP LOCKED batches, as several Celery workers do. Progress is
+saved sandbox card, all due one second ago (tests/billing/due_renewals.py), the tables
+analyzed; then `billing.services.renewals.run_due` is timed as the beat job runs it, by
+`--workers` runners at once sharing the work through SKIP LOCKED batches, as several Celery
+workers do. Progress is
 printed every few seconds; a size that runs past `--max-seconds` is reported as unfinished and
 the bench stops. It prints total seconds and seconds per 1,000 for each size (growth should be
 linear), and the pgbench baseline (bench/baseline.py) measured in the same run.
@@ -46,10 +47,19 @@ from tests.billing.due_renewals import due_subscriptions  # noqa: E402
 PROGRESS_EVERY = 5.0
 
 
+# Tables the build fills; analyzed after it, as a database whose rows were written a month
+# ago would be (else the planner, with statistics from before the build, scans them whole).
+BUILT = ("billing_customer", "billing_subscription", "billing_balance", "billing_balancegrant",
+         "gateways_paymentmethod", "gateways_sandboxpaymentmethod")
+
+
 def build(size: int) -> Scope:
     merchant, _ = merchant_create(name=f"Bench renewals {size} {time.time():.0f}")
     scope = Scope(merchant.id, "test")
     due_subscriptions(scope, size)
+    with connections["default"].cursor() as cursor:
+        for table in BUILT:
+            cursor.execute(f"ANALYZE {table}")
     return scope
 
 
@@ -93,8 +103,10 @@ def renew(scope: Scope, size: int, workers: int, max_seconds: float) -> float | 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", default="1000,5000,10000")
-    parser.add_argument("--workers", type=int, default=8,
-                        help="concurrent job runners sharing the work (SKIP LOCKED)")
+    parser.add_argument("--workers", type=int, default=4,
+                        help="concurrent job runners sharing the work (SKIP LOCKED); threads "
+                             "of one interpreter, so past a few they only add GIL switching "
+                             "(docs/subscriptions.md, Renewal throughput)")
     parser.add_argument("--max-seconds", type=float, default=240,
                         help="give up on a size that takes longer than this")
     parser.add_argument("--baseline-seconds", type=int, default=5)

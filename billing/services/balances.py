@@ -75,33 +75,51 @@ def balance_close_period(
     """Record the balance's current period as a PeriodUsage (once per period start) and start
     [next_start, next_end) with nothing used. Never-resetting grants keep what the closed
     period did not spend of them; open reservations carry over."""
-    end = close_end or balance.period_end or closed_at
-    units = max(balance.used - balance.granted, ZERO) if balance.overage_allowed else ZERO
-    price = balance.overage_price or 0
-    closed, _ = PeriodUsage.objects.get_or_create(
-        customer_id=balance.customer_id, feature_id=balance.feature_id,
-        entity_key=balance.entity_key, period_start=balance.period_start,
-        defaults={
-            "merchant_id": balance.merchant_id, "environment": balance.environment,
-            "balance": balance, "subscription_id": balance.subscription_id,
-            "period_end": max(end, balance.period_start), "granted": balance.granted,
-            "used": balance.used, "overage_units": units, "overage_price": price or None,
-            "overage_amount": int((units * price).quantize(Decimal(1), rounding=ROUND_HALF_UP)),
-            "closed_at": closed_at,
-        },
-    )
+    values = closed_period_values(balance, closed_at=closed_at, close_end=close_end)
+    lookup = {name: values.pop(name) for name in PERIOD_USAGE_KEY}
+    closed, _ = PeriodUsage.objects.get_or_create(**lookup, defaults=values)
     granted = balance.granted
     if not balance.entity_key:
         granted = _spend_non_resetting_grants(balance)
+    balance_reopen(balance, granted=granted, next_start=next_start, next_end=next_end)
+    balance.save(update_fields=[
+        "granted", "used", "threshold_sent", "period_start", "period_end", "updated_at",
+    ])
+    return closed
+
+
+# What makes a closed period unique (PeriodUsage's period_usage_once).
+PERIOD_USAGE_KEY = ("customer_id", "feature_id", "entity_key", "period_start")
+
+
+def closed_period_values(balance: Balance, *, closed_at: datetime,
+                         close_end: datetime | None = None) -> dict:
+    """The PeriodUsage fields of the balance's current period closed at `closed_at` (ending at
+    `close_end`, else its own end, else `closed_at`): the overage it owes. No query."""
+    end = close_end or balance.period_end or closed_at
+    units = max(balance.used - balance.granted, ZERO) if balance.overage_allowed else ZERO
+    price = balance.overage_price or 0
+    return {
+        "customer_id": balance.customer_id, "feature_id": balance.feature_id,
+        "entity_key": balance.entity_key, "period_start": balance.period_start,
+        "merchant_id": balance.merchant_id, "environment": balance.environment,
+        "balance_id": balance.id, "subscription_id": balance.subscription_id,
+        "period_end": max(end, balance.period_start), "granted": balance.granted,
+        "used": balance.used, "overage_units": units, "overage_price": price or None,
+        "overage_amount": int((units * price).quantize(Decimal(1), rounding=ROUND_HALF_UP)),
+        "closed_at": closed_at,
+    }
+
+
+def balance_reopen(balance: Balance, *, granted: Decimal, next_start: datetime,
+                   next_end: datetime | None) -> None:
+    """Start [next_start, next_end) on the balance in memory: `granted`, nothing used, no
+    threshold announced (the caller saves it)."""
     balance.granted = granted
     balance.used = ZERO
     balance.threshold_sent = 0
     balance.period_start = next_start
     balance.period_end = next_end
-    balance.save(update_fields=[
-        "granted", "used", "threshold_sent", "period_start", "period_end", "updated_at",
-    ])
-    return closed
 
 
 def _spend_non_resetting_grants(balance: Balance) -> Decimal:
@@ -114,14 +132,26 @@ def _spend_non_resetting_grants(balance: Balance) -> Decimal:
         ).order_by("created_at", "id")
         if not grant_resets(grant)
     ]
+    granted, changed = non_resetting_spent(balance, once)
+    for grant in changed:
+        grant.save(update_fields=["remaining"])
+    return granted
+
+
+def non_resetting_spent(balance: Balance, once: list[BalanceGrant]
+                        ) -> tuple[Decimal, list[BalanceGrant]]:
+    """The closed period's usage beyond the recurring allowance taken off `once` (the
+    balance's active never-resetting grants, oldest first) in memory: the next period's
+    granted amount, and the grants whose `remaining` changed (the caller saves them)."""
     remaining = [grant.remaining or ZERO for grant in once]
     recurring = balance.granted - sum(remaining, ZERO)
     left = consume_non_resetting(recurring, balance.used, remaining)
+    changed = []
     for grant, amount in zip(once, left):
         if amount != grant.remaining:
             grant.remaining = amount
-            grant.save(update_fields=["remaining"])
-    return recurring + sum(left, ZERO)
+            changed.append(grant)
+    return recurring + sum(left, ZERO), changed
 
 
 def balance_apply_grants(
@@ -145,38 +175,63 @@ def balance_apply_grants(
     if balance is None and not grants:
         return None
     terms = _terms(grants, feature, at)
-    schedule = _schedule(grants, at)
     if balance is None:
-        anchor, interval, count, day, driver = schedule or (at, None, 1, None, None)
-        start, end = _current_period(schedule, grants, at)
-        balance = Balance(
-            merchant_id=customer.merchant_id, environment=customer.environment,
-            customer=customer, feature=feature, entity_key=entity_key, period_anchor=anchor,
-            period_start=start, period_end=end, reset_interval=interval, reset_count=count,
-            anchor_day=day, subscription=driver, **terms,
+        balance = balance_new(
+            customer_id=customer.id, merchant_id=customer.merchant_id,
+            environment=customer.environment, feature=feature, entity_key=entity_key,
+            grants=grants, terms=terms, at=at,
         )
         balance.save()
         return balance
-    if schedule is not None:
-        anchor, interval, count, day, driver = schedule
-        start, end = _current_period(schedule, grants, at)
-        if start > balance.period_start:
-            # The old period closes on its own terms, for the plan that drove it.
-            balance_close_period(
-                balance, closed_at=at, next_start=start, next_end=end,
-                close_end=min(balance.period_end or start, start),
-            )
-            terms = _terms(grants, feature, at)
-        balance.period_anchor, balance.reset_interval = anchor, interval
-        balance.reset_count, balance.anchor_day, balance.subscription = count, day, driver
-        balance.period_end = end
-    for name, value in terms.items():
-        setattr(balance, name, value)
+    balance_realign(balance, grants=grants, terms=terms, at=at, close=balance_close_period)
     balance.save()
     return balance
 
 
-def _current_period(schedule, grants: list[BalanceGrant], at: datetime):
+def balance_new(*, customer_id: str, merchant_id: str, environment: str, feature: Feature,
+                entity_key: str, grants: list[BalanceGrant], terms: dict, at: datetime
+                ) -> Balance:
+    """A new balance (not saved) following `grants` (oldest first), in the period holding
+    `at`, with `terms` (grant_terms). No query."""
+    schedule = balance_schedule(grants, at)
+    anchor, interval, count, day, driver = schedule or (at, None, 1, None, None)
+    start, end = schedule_period(schedule, grants, at)
+    return Balance(
+        merchant_id=merchant_id, environment=environment, customer_id=customer_id,
+        feature=feature, entity_key=entity_key, period_anchor=anchor, period_start=start,
+        period_end=end, reset_interval=interval, reset_count=count, anchor_day=day,
+        subscription=driver, **terms,
+    )
+
+
+def balance_realign(balance: Balance, *, grants: list[BalanceGrant], terms: dict,
+                    at: datetime, close) -> None:
+    """Give the balance the period schedule of `grants` (oldest first) and `terms`, in memory
+    (the caller saves it). When the period they call for starts later than the balance's
+    current one (a renewal, or a new plan), `close` (balance_close_period's signature: the
+    one-by-one path's, or a batch's in-memory one) closes the current period first.
+
+    `terms` are those of `grants` as read before that close: what the close takes off
+    never-resetting grants is not in this period's `granted` (it always was so)."""
+    schedule = balance_schedule(grants, at)
+    if schedule is None:
+        for name, value in terms.items():
+            setattr(balance, name, value)
+        return
+    anchor, interval, count, day, driver = schedule
+    start, end = schedule_period(schedule, grants, at)
+    if start > balance.period_start:
+        # The old period closes on its own terms, for the plan that drove it.
+        close(balance, closed_at=at, next_start=start, next_end=end,
+              close_end=min(balance.period_end or start, start))
+    balance.period_anchor, balance.reset_interval = anchor, interval
+    balance.reset_count, balance.anchor_day, balance.subscription = count, day, driver
+    balance.period_end = end
+    for name, value in terms.items():
+        setattr(balance, name, value)
+
+
+def schedule_period(schedule, grants: list[BalanceGrant], at: datetime):
     """The period holding `at`: the driving plan's own current period when the balance follows
     its billing periods and `at` lies in it, else the schedule's period."""
     anchor, interval, count, day, driver = schedule or (at, None, 1, None, None)
@@ -192,6 +247,15 @@ def _current_period(schedule, grants: list[BalanceGrant], at: datetime):
 
 
 def _terms(grants: list[BalanceGrant], feature: Feature, at: datetime) -> dict:
+    cap = None
+    if feature.type != Feature.Type.BOOLEAN:
+        cap = spend_cap_for(grants[0].customer_id if grants else None, feature, grants)
+    return grant_terms(grants, feature, cap)
+
+
+def grant_terms(grants: list[BalanceGrant], feature: Feature, spend_cap: int | None) -> dict:
+    """A balance's terms from its active `grants` (oldest first), with the spend cap that
+    applies (spend_cap_for); no query."""
     if feature.type == Feature.Type.BOOLEAN:
         return {"is_boolean": True, "granted": Decimal(len(grants)), "unlimited": False,
                 "overage_allowed": False, "overage_price": None, "spend_cap": None}
@@ -203,7 +267,7 @@ def _terms(grants: list[BalanceGrant], feature: Feature, at: datetime) -> dict:
     return {
         "is_boolean": False, "granted": granted, "unlimited": any(g.unlimited for g in grants),
         "overage_allowed": bool(overage), "overage_price": min(prices) if prices else None,
-        "spend_cap": spend_cap_for(grants[0].customer_id if grants else None, feature, grants),
+        "spend_cap": spend_cap,
     }
 
 
@@ -220,7 +284,7 @@ def spend_cap_for(customer_id: str | None, feature: Feature, grants: list[Balanc
     return min((cap.cap_cents for cap in caps), default=None)
 
 
-def _schedule(grants: list[BalanceGrant], at: datetime):
+def balance_schedule(grants: list[BalanceGrant], at: datetime):
     """(anchor, interval, count, anchor day, driving subscription) of the balance's periods,
     or None when no grant resets. A plan's grant without its own resetInterval follows the
     plan's billing periods; otherwise the first grant with its own interval sets it."""

@@ -7,9 +7,11 @@ entry: `period_close` answers what overage to bill and the invoice posts it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+
+from django.db.models import Case, CharField, Value, When
 
 from billing.entitlement_rules import ZERO, period_at
 from billing.models import (
@@ -47,24 +49,48 @@ def subscription_changed(*, subscription: Subscription, at: datetime) -> None:
              .select_related("feature"))
         if granting else []
     )
-    existing = {
-        grant.feature_id: grant
-        for grant in BalanceGrant.objects.filter(
-            subscription=subscription, source=BalanceGrant.Source.SUBSCRIPTION
-        ).select_related("feature")
-    }
-    features: dict[str, Feature] = {}
+    existing = list(BalanceGrant.objects.filter(
+        subscription=subscription, source=BalanceGrant.Source.SUBSCRIPTION
+    ).select_related("feature"))
+    sync = grants_synced(subscription=subscription, wanted=wanted, existing=existing, at=at)
+    for grant in sync.created:
+        grant.save(force_insert=True)
+    for grant in sync.changed:
+        grant.save()
+    for grant in sync.ended:
+        grant.save(update_fields=["active", "ended_at"])
+    customer = Customer.objects.get(pk=subscription.customer_id)
+    for feature in sync.features:
+        customer_feature_balances(customer=customer, feature=feature, at=at)
+
+
+@dataclass
+class GrantSync:
+    """What `grants_synced` changed in memory, for its caller to write."""
+
+    created: list[BalanceGrant] = field(default_factory=list)
+    changed: list[BalanceGrant] = field(default_factory=list)  # every field may have changed
+    ended: list[BalanceGrant] = field(default_factory=list)  # active and ended_at changed
+    features: list[Feature] = field(default_factory=list)  # whose balances to recompute
+
+
+def grants_synced(*, subscription: Subscription, wanted: list[FeatureGrant],
+                  existing: list[BalanceGrant], at: datetime) -> GrantSync:
+    """The subscription's BalanceGrants (`existing`, source subscription) made to match
+    `wanted` (its version's FeatureGrants, none unless it grants), in memory: no query."""
+    existing_by_feature = {grant.feature_id: grant for grant in existing}
+    sync, features = GrantSync(), {}
     for feature_grant in wanted:
         values = _grant_values(feature_grant, subscription.quantity)
-        grant = existing.pop(feature_grant.feature_id, None)
+        grant = existing_by_feature.pop(feature_grant.feature_id, None)
         features[feature_grant.feature_id] = feature_grant.feature
         if grant is None:
-            BalanceGrant.objects.create(
+            sync.created.append(BalanceGrant(
                 merchant_id=subscription.merchant_id, environment=subscription.environment,
                 customer_id=subscription.customer_id, feature=feature_grant.feature,
                 source=BalanceGrant.Source.SUBSCRIPTION, subscription=subscription,
                 created_at=at, **values,
-            )
+            ))
             continue
         if grant.reset_interval == "one_off" and grant.active:
             # A once-only allowance keeps what was spent of it when the quantity changes.
@@ -74,15 +100,14 @@ def subscription_changed(*, subscription: Subscription, at: datetime) -> None:
             for name, value in values.items():
                 setattr(grant, name, value)
             grant.active, grant.ended_at = True, None
-            grant.save()
-    for grant in existing.values():
+            sync.changed.append(grant)
+    for grant in existing_by_feature.values():
         features[grant.feature_id] = grant.feature
         if grant.active:
             grant.active, grant.ended_at = False, at
-            grant.save(update_fields=["active", "ended_at"])
-    customer = Customer.objects.get(pk=subscription.customer_id)
-    for feature in features.values():
-        customer_feature_balances(customer=customer, feature=feature, at=at)
+            sync.ended.append(grant)
+    sync.features = list(features.values())
+    return sync
 
 
 def _grant_values(feature_grant: FeatureGrant, quantity: int) -> dict:
@@ -158,15 +183,46 @@ def _overage_closed(subscription: Subscription, period_end: datetime) -> list[Ov
     closed = PeriodUsage.objects.filter(
         subscription=subscription, period_end=period_end, overage_units__gt=0
     ).select_related("feature").order_by("feature__slug", "entity_key")
-    return [
-        OverageLine(
-            feature_slug=row.feature.slug, feature_name=row.feature.name,
-            units=row.overage_units, unit_price=row.overage_price or 0,
-            amount=row.overage_amount, period_start=row.period_start,
-            period_end=row.period_end, period_usage_id=row.id,
-        )
-        for row in closed
-    ]
+    return [_overage_line(row) for row in closed]
+
+
+def _overage_line(row: PeriodUsage) -> OverageLine:
+    return OverageLine(
+        feature_slug=row.feature.slug, feature_name=row.feature.name,
+        units=row.overage_units, unit_price=row.overage_price or 0,
+        amount=row.overage_amount, period_start=row.period_start,
+        period_end=row.period_end, period_usage_id=row.id,
+    )
+
+
+def subscriptions_renewed(*, subscriptions: list[Subscription]) -> dict[str, list[OverageLine]]:
+    """`period_close` and `subscription_changed` for a batch of renewals (the period-end
+    job's batch path), with a few statements for the whole batch (balance_batches).
+
+    Each of `subscriptions` was just moved to its next period (in memory at least; its
+    `price` loaded): its `current_period_start` is the boundary, the end of the period that
+    closes. Does what `period_close(subscription, period_end=boundary, at=boundary)` for each
+    of them in order, then `subscription_changed(subscription, at=boundary)` for each in
+    order, would do, and answers period_close's overage lines by subscription id.
+    Caller holds every customer's lock; no ledger entry.
+    """
+    from billing.services.balance_batches import BalanceBook
+
+    book = BalanceBook(subscriptions)
+    book.periods_close([(s, s.current_period_start) for s in subscriptions])
+    book.write_closed()
+    boundary = {s.id: s.current_period_start for s in subscriptions}
+    overage: dict[str, list[OverageLine]] = {s.id: [] for s in subscriptions}
+    for row in PeriodUsage.objects.filter(
+        subscription_id__in=list(boundary), period_end__in=set(boundary.values()),
+        overage_units__gt=0,
+    ).select_related("feature").order_by("feature__slug", "entity_key"):
+        if row.period_end == boundary[row.subscription_id]:
+            overage[row.subscription_id].append(_overage_line(row))
+    for subscription in subscriptions:
+        book.subscription_changed(subscription, at=subscription.current_period_start)
+    book.write()
+    return overage
 
 
 def overage_invoiced(*, period_usage_ids: list[str], invoice_id: str) -> None:
@@ -174,6 +230,18 @@ def overage_invoiced(*, period_usage_ids: list[str], invoice_id: str) -> None:
     invoice). Caller holds lock_customer; no ledger entry."""
     PeriodUsage.objects.filter(id__in=period_usage_ids, invoice_id__isnull=True).update(
         invoice_id=invoice_id
+    )
+
+
+def overages_invoiced(*, invoices: dict[str, str]) -> None:
+    """`overage_invoiced` for many closed periods at once: `invoices` maps a PeriodUsage id to
+    the invoice that billed it; one UPDATE. Caller holds the customers' locks."""
+    if not invoices:
+        return
+    PeriodUsage.objects.filter(id__in=list(invoices), invoice_id__isnull=True).update(
+        invoice_id=Case(*[When(id=usage_id, then=Value(invoice_id))
+                          for usage_id, invoice_id in invoices.items()],
+                        output_field=CharField())
     )
 
 

@@ -309,9 +309,9 @@ class InvoicePayment:
 
 def invoices_mark_paid_many(*, scope: Scope, payments: list[InvoicePayment]) -> None:
     """`invoice_mark_paid` for a batch of open invoices the caller holds row locks on (and
-    their customers' locks): the same ledger entries (payment captured), rows, history and
-    `invoice.paid` events, written with a few statements."""
-    paid = []
+    their customers' locks): the same ledger entries (payment captured), rows, history,
+    `payment.succeeded` and `invoice.paid` events, written with a few statements."""
+    paid, events = [], []
     with posting_in_bulk(scope):
         for payment in payments:
             invoice = payment.invoice
@@ -322,15 +322,27 @@ def invoices_mark_paid_many(*, scope: Scope, payments: list[InvoicePayment]) -> 
                     scope=scope, payment_id=payment.payment_id, gateway=payment.gateway,
                     amount=invoice.amount_due, currency=invoice.currency,
                     invoice_id=invoice.id, date=payment.at.date())
+                events.append(("payment.succeeded", _payment_event_data(invoice, payment)))
                 invoice.payment_gateway = payment.gateway
             invoice.status, invoice.paid_at = Invoice.Status.PAID, payment.at
             invoice.amount_paid, invoice.amount_due = invoice.amount_paid + invoice.amount_due, 0
             invoice.payment_attempt_id = payment.payment_attempt_id or invoice.payment_attempt_id
             paid.append(invoice)
+            events.append(("invoice.paid", invoice_event_data(invoice)))
     update_rows_with_history(paid, ["status", "paid_at", "amount_paid", "amount_due",
                                     "payment_attempt_id", "payment_gateway"])
-    emit_events(scope=scope, events=[("invoice.paid", invoice_event_data(invoice))
-                                     for invoice in paid])
+    emit_events(scope=scope, events=events)
+
+
+def _payment_event_data(invoice: Invoice, payment: InvoicePayment) -> dict:
+    """`payment.succeeded`'s data, as invoice_mark_paid sends it (before the invoice is
+    marked paid: `amount` is what was due)."""
+    return {
+        "invoiceId": invoice.id, "customerId": invoice.customer_id,
+        "subscriptionId": invoice.subscription_id, "amount": invoice.amount_due,
+        "currency": invoice.currency, "gateway": payment.gateway,
+        "paymentAttemptId": payment.payment_attempt_id, "paymentId": payment.payment_id,
+    }
 
 
 def invoice_mark_uncollectible(*, scope: Scope, invoice: Invoice, at: datetime) -> Invoice:

@@ -66,9 +66,13 @@ def overage_lines(overage) -> list[LineDraft]:
     ]
 
 
-def renewal_lines(subscription: Subscription, overage, boundary, end) -> list[LineDraft]:
-    """A renewal invoice's lines: the new period (with the setup fee when a trial ends), then
-    the last period's overage."""
+def renewal_lines(subscription: Subscription, overage, boundary, end, *,
+                  trial_ending: bool | None = None) -> list[LineDraft]:
+    """A renewal invoice's lines: the new period (with the setup fee when a trial ends:
+    `trial_ending`, else the subscription is still trialing), then the last period's
+    overage."""
+    if trial_ending is None:
+        trial_ending = subscription.status == Status.TRIALING
     price, product = subscription.price, subscription.product
     lines = overage_lines(overage)
     amount = price_amount(price, subscription.quantity)
@@ -76,7 +80,7 @@ def renewal_lines(subscription: Subscription, overage, boundary, end) -> list[Li
         lines.insert(0, LineDraft("subscription", product.name, amount,
                                   quantity=subscription.quantity, unit_amount=price.amount,
                                   period_start=boundary, period_end=end))
-        if subscription.status == Status.TRIALING and price.setup_fee:
+        if trial_ending and price.setup_fee:
             lines.insert(1, LineDraft("setup_fee", f"Setup fee: {product.name}",
                                       price.setup_fee))
     return lines
@@ -87,40 +91,38 @@ def renew_many(scope: Scope, subscriptions: list[Subscription], ran: Counter) ->
     as `renewals._renew` does one: same invoice, events, audit rows and ledger entries, plus a
     pending charge attempt per invoice. Raises IntegrityError if a period is invoiced already
     (the caller rolls the batch back and goes one by one)."""
-    drafts, overages, announcements = [], {}, []
+    announcements = []
     now = timezone.now()
     for subscription in subscriptions:
         boundary = subscription.current_period_end
-        overage = entitlement_sync.period_close(subscription=subscription, period_end=boundary,
-                                                at=boundary)
         end = period_end_after(subscription.price, boundary, subscription.billing_anchor_day)
-        lines = renewal_lines(subscription, overage, boundary, end)
         trial_ending = subscription.status == Status.TRIALING
         ran["trialEnds" if trial_ending else "renewals"] += 1
+        # Lines and events are made from the subscription as it was (trialing: setup fee).
         announcements.append((subscription, ["subscription.activated" if trial_ending
-                                             else "subscription.renewed"], None))
+                                             else "subscription.renewed"], trial_ending))
         subscription.status = Status.ACTIVE
         subscription.current_period_start, subscription.current_period_end = boundary, end
         subscription.updated_at = now
+    overages = entitlement_sync.subscriptions_renewed(subscriptions=subscriptions)
+    drafts = []
+    for subscription, _, trial_ending in announcements:
+        boundary, end = subscription.current_period_start, subscription.current_period_end
+        lines = renewal_lines(subscription, overages[subscription.id], boundary, end,
+                              trial_ending=trial_ending)
         if any(line.amount for line in lines):
             drafts.append(InvoiceDraft(
                 subscription.customer_id, subscription.id, Invoice.Reason.SUBSCRIPTION_CYCLE,
                 subscription.price.currency, lines, boundary, boundary, end))
-            overages[subscription.id] = overage
     update_rows_with_history(subscriptions, [
         "status", "current_period_start", "current_period_end", "updated_at"])
-    for subscription in subscriptions:
-        entitlement_sync.subscription_changed(subscription=subscription,
-                                              at=subscription.current_period_start)
-    announce_many(scope=scope, announcements=announcements, actor=CRON)
+    announce_many(scope=scope, actor=CRON, announcements=[
+        (subscription, events, None) for subscription, events, _ in announcements])
     invoices = invoices_issue_many(scope=scope, drafts=drafts) if drafts else []
     ran["invoices"] += len(invoices)
-    for invoice in invoices:
-        if overages[invoice.subscription_id]:
-            entitlement_sync.overage_invoiced(
-                period_usage_ids=[line.period_usage_id
-                                  for line in overages[invoice.subscription_id]],
-                invoice_id=invoice.id)
+    entitlement_sync.overages_invoiced(invoices={
+        line.period_usage_id: invoice.id
+        for invoice in invoices for line in overages[invoice.subscription_id]})
     due = [invoice for invoice in invoices if invoice.amount_due]
     attempts = charges_prepare(scope=scope, drafts=[
         ChargeDraft(invoice.customer_id, invoice.amount_due, invoice.currency,

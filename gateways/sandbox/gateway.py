@@ -23,6 +23,7 @@ from gateways.base import (
     CheckoutSession,
     EventType,
     GatewayContext,
+    GatewayError,
     GatewayEvent,
     GatewayNotFound,
     GatewayRejected,
@@ -99,6 +100,10 @@ def _fingerprint(*parts) -> str:
     return hashlib.sha256("\x00".join(str(part) for part in parts).encode()).hexdigest()
 
 
+def _charge_fingerprint(request: ChargeRequest) -> str:
+    return _fingerprint(request.payment_method_token, request.amount, request.currency.upper())
+
+
 class SandboxGateway:
     """`gateways.base.Gateway` for the sandbox."""
 
@@ -160,33 +165,83 @@ class SandboxGateway:
     def charge(self, request: ChargeRequest) -> ChargeResult:
         if request.amount <= 0:
             raise GatewayRejected("Amount must be positive", code="invalid_amount")
-        fingerprint = _fingerprint(request.payment_method_token, request.amount,
-                                   request.currency.upper())
+        fingerprint = _charge_fingerprint(request)
         existing = self._existing_charge(request.idempotency_key, fingerprint)
         if existing is not None:
             return existing
         method = SandboxPaymentMethod.objects.filter(
             **self._namespace, pk=request.payment_method_token
         ).first()
+        payment = self._new_charge(request, method, fingerprint)
+        try:
+            with transaction.atomic():
+                payment.save(force_insert=True)
+        except IntegrityError:  # the same key, sent concurrently: answer the first result
+            return self._existing_charge(request.idempotency_key, fingerprint)
+        return charge_result_of(payment)
+
+    def charge_many(self, requests: list[ChargeRequest]) -> list[ChargeResult | GatewayError]:
+        """`charge` for many requests at once (a batch job's charges; optional for a gateway,
+        see gateways.services.charge_batches): one read of the keys already used, one of the
+        cards, one insert of the new payments in one transaction. Each answer is what `charge`
+        answers for that request, or the GatewayError it raises. A key used concurrently
+        during the insert sends the whole batch through `charge`, one by one."""
+        keys = [request.idempotency_key for request in requests]
+        known = {payment.idempotency_key: payment for payment in SandboxPayment.objects.filter(
+            **self._namespace, idempotency_key__in=keys)}
+        methods = {method.id: method for method in SandboxPaymentMethod.objects.filter(
+            **self._namespace, pk__in={request.payment_method_token for request in requests})}
+        answers: list[SandboxPayment | GatewayError] = []
+        new = []
+        for request in requests:
+            try:
+                if request.amount <= 0:
+                    raise GatewayRejected("Amount must be positive", code="invalid_amount")
+                fingerprint = _charge_fingerprint(request)
+                payment = known.get(request.idempotency_key)
+                if payment is None:
+                    payment = self._new_charge(
+                        request, methods.get(request.payment_method_token), fingerprint)
+                    known[request.idempotency_key] = payment
+                    new.append(payment)
+                elif payment.request_fingerprint != fingerprint:
+                    raise IdempotencyConflict(
+                        "This idempotency key was used for a different charge")
+                answers.append(payment)
+            except GatewayError as exc:
+                answers.append(exc)
+        try:
+            with transaction.atomic():
+                SandboxPayment.objects.bulk_create(new)
+        except IntegrityError:
+            return [self._answer(self.charge, request) for request in requests]
+        return [charge_result_of(answer) if isinstance(answer, SandboxPayment) else answer
+                for answer in answers]
+
+    @staticmethod
+    def _answer(call, request):
+        try:
+            return call(request)
+        except GatewayError as exc:
+            return exc
+
+    def _new_charge(self, request: ChargeRequest, method: SandboxPaymentMethod | None,
+                    fingerprint: str) -> SandboxPayment:
+        """The payment a new off-session charge makes (not saved): the card's behaviour."""
         if method is None:
             raise GatewayNotFound("No such sandbox payment method", code="payment_method_not_found")
         behaviour = card_for(method.card_number).off_session
         code, message = failure_of(behaviour)
         status = {Behaviour.SUCCEED: "succeeded", Behaviour.DECLINE: "failed",
                   Behaviour.AUTHENTICATE: "requires_action"}[behaviour]
-        try:
-            with transaction.atomic():
-                payment = SandboxPayment.objects.create(
-                    **self._namespace, account_id=self.context.account_id or "",
-                    amount=request.amount, currency=request.currency.upper(),
-                    payment_method=method, card_number=method.card_number, off_session=True,
-                    status=status, failure_code=code, failure_message=message,
-                    idempotency_key=request.idempotency_key, request_fingerprint=fingerprint,
-                    metadata=dict(request.metadata),
-                )
-        except IntegrityError:  # the same key, sent concurrently: answer the first result
-            return self._existing_charge(request.idempotency_key, fingerprint)
-        return charge_result_of(payment)
+        return SandboxPayment(
+            **self._namespace, account_id=self.context.account_id or "",
+            amount=request.amount, currency=request.currency.upper(),
+            payment_method=method, card_number=method.card_number, off_session=True,
+            status=status, failure_code=code, failure_message=message,
+            idempotency_key=request.idempotency_key, request_fingerprint=fingerprint,
+            metadata=dict(request.metadata),
+        )
 
     def _existing_charge(self, key: str, fingerprint: str) -> ChargeResult | None:
         payment = SandboxPayment.objects.filter(**self._namespace, idempotency_key=key).first()

@@ -6,6 +6,10 @@ of `gateways.services.payments`, in three steps:
     charges_execute_many(...)   # after commit, no transaction open: one gateway call per
                                 # attempt, then every outcome recorded in one transaction
 
+A gateway may offer `charge_many(requests)` (the sandbox does): the batch's requests in one
+call, each answered as `charge` answers it (a ChargeResult, or the GatewayError it raises).
+Real providers have no such call and get one `charge` per attempt.
+
 A pending attempt is committed before its gateway call, each carries its own idempotency key,
 and a crash between the steps leaves attempts pending for the sweeper (gateways.services.
 recovery), which sends them with the same key: money moves at most once.
@@ -21,10 +25,15 @@ from django.db.models import F
 from cynco.bulk import update_rows
 from cynco.clock import wall_now
 from cynco.tenancy import Scope
-from gateways.base import GatewayRejected, GatewayUnavailable
+from gateways.base import GatewayError, GatewayRejected, GatewayUnavailable
 from gateways.models import PaymentAttempt, PaymentMethod
 from gateways.outcomes import PaymentAttemptResult, result_of
-from gateways.services.payments import _validate_money, gateway_of, send_charge_request
+from gateways.services.payments import (
+    _validate_money,
+    charge_request_of,
+    gateway_of,
+    send_charge_request,
+)
 from gateways.services.settlement import (
     SETTLED_FIELDS,
     record_outcome,
@@ -87,10 +96,11 @@ def charges_prepare(*, scope: Scope, drafts: list[ChargeDraft]) -> dict[str, Pay
 
 def charges_execute_many(*, attempt_ids: list[str]) -> dict[str, PaymentAttemptResult]:
     """`charge_execute` for many attempts: with no transaction open, one gateway call per
-    pending attempt (the calls are counted first, in one statement, which also keeps the
-    sweeper away), then every answer recorded in one transaction (row locks on the attempts
-    only, no ledger entry). An unreachable gateway leaves its attempt pending for the sweeper;
-    an attempt no longer pending is answered as it stands. Returns results by attempt id."""
+    pending attempt, or one per gateway offering `charge_many` (the calls are counted first,
+    in one statement, which also keeps the sweeper away), then every answer recorded in one
+    transaction (row locks on the attempts only, no ledger entry). An unreachable gateway
+    leaves its attempt pending for the sweeper; an attempt no longer pending is answered as
+    it stands. Returns results by attempt id."""
     refuse_inside_transaction("charges_execute_many")
     attempts = list(PaymentAttempt.objects.select_related("payment_method").filter(
         pk__in=attempt_ids, kind=Kind.CHARGE))
@@ -98,26 +108,18 @@ def charges_execute_many(*, attempt_ids: list[str]) -> dict[str, PaymentAttemptR
     results = {attempt.id: result_of(attempt) for attempt in attempts}
     PaymentAttempt.objects.filter(pk__in=[a.id for a in pending]).update(
         attempts_count=F("attempts_count") + 1, last_error="", updated_at=wall_now())
-    answers, unreachable, gateways = {}, {}, {}
-    for attempt in pending:
-        key = (attempt.gateway, attempt.gateway_account_id, attempt.merchant_id,
-               attempt.environment)
-        if key not in gateways:
-            gateways[key] = gateway_of(attempt)
-        try:
-            answer = send_charge_request(gateways[key], attempt)
-        except GatewayUnavailable as exc:
-            unreachable[attempt.id] = exc.message[:500]
-            continue
-        except GatewayRejected as exc:
-            answer = {"status": Status.FAILED, "failure_code": exc.code,
-                      "failure_message": exc.message}
+    answers, unreachable = {}, {}
+    for attempt, answer in _charge_answers(pending):
+        if isinstance(answer, GatewayUnavailable):
+            unreachable[attempt.id] = answer.message[:500]
+        elif isinstance(answer, GatewayRejected):
+            answers[attempt.id] = {"status": Status.FAILED, "failure_code": answer.code,
+                                   "failure_message": answer.message}
         else:
-            answer = {"status": str(answer.status), "failure_code": answer.failure_code,
-                      "provider_payment_id": answer.provider_payment_id,
-                      "failure_message": answer.failure_message,
-                      "action_url": answer.action_url}
-        answers[attempt.id] = answer
+            answers[attempt.id] = {
+                "status": str(answer.status), "failure_code": answer.failure_code,
+                "provider_payment_id": answer.provider_payment_id,
+                "failure_message": answer.failure_message, "action_url": answer.action_url}
     for attempt_id, error in unreachable.items():
         PaymentAttempt.objects.filter(pk=attempt_id).update(last_error=error,
                                                             updated_at=wall_now())
@@ -129,3 +131,32 @@ def charges_execute_many(*, attempt_ids: list[str]) -> dict[str, PaymentAttemptR
         update_rows(locked, SETTLED_FIELDS)
     results.update((attempt.id, result_of(attempt)) for attempt in locked)
     return results
+
+
+def _charge_answers(attempts: list[PaymentAttempt]):
+    """(attempt, ChargeResult or the GatewayError raised) for each pending attempt: one call
+    per attempt, or one `charge_many` call per gateway that offers it (the sandbox: a few
+    statements for the whole batch, each answer the same as `charge`'s)."""
+    groups: dict[tuple, list[PaymentAttempt]] = {}
+    for attempt in attempts:
+        groups.setdefault((attempt.gateway, attempt.gateway_account_id, attempt.merchant_id,
+                           attempt.environment), []).append(attempt)
+    for group in groups.values():
+        gateway = gateway_of(group[0])
+        many = getattr(gateway, "charge_many", None)
+        if many is not None:
+            try:
+                answers = many([charge_request_of(attempt) for attempt in group])
+            except (GatewayUnavailable, GatewayRejected) as exc:  # the whole call failed
+                answers = [exc] * len(group)
+            for attempt, answer in zip(group, answers, strict=True):
+                if isinstance(answer, GatewayError) and not isinstance(
+                        answer, (GatewayUnavailable, GatewayRejected)):
+                    raise answer
+                yield attempt, answer
+            continue
+        for attempt in group:
+            try:
+                yield attempt, send_charge_request(gateway, attempt)
+            except (GatewayUnavailable, GatewayRejected) as exc:
+                yield attempt, exc

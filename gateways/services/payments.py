@@ -152,12 +152,17 @@ def send_charge(attempt: PaymentAttempt, *, via: str | None = None) -> PaymentAt
 
 def send_charge_request(gateway, attempt: PaymentAttempt):
     """The gateway call of a pending charge (its ChargeResult); no transaction may be open."""
-    return gateway.charge(ChargeRequest(
+    return gateway.charge(charge_request_of(attempt))
+
+
+def charge_request_of(attempt: PaymentAttempt) -> ChargeRequest:
+    """What the gateway is sent for a pending charge attempt (its payment_method loaded)."""
+    return ChargeRequest(
         payment_method_token=attempt.payment_method.token, amount=attempt.amount,
         currency=attempt.currency, idempotency_key=attempt.idempotency_key,
         customer_reference=attempt.customer_reference, description=attempt.description,
         metadata={**attempt.metadata, "cynco_attempt": attempt.id},
-    ))
+    )
 
 
 def charge_execute(*, attempt_id: str) -> PaymentAttemptResult:

@@ -43,17 +43,7 @@ def due_subscriptions(scope: Scope, count: int, *, cards=(OK_CARD,), offset: int
     customers = Customer.objects.bulk_create(
         [Customer(external_id=f"user_{offset + n}", **tenant) for n in range(count)],
         batch_size=2000)
-    carded = [(c, cards[n % len(cards)]) for n, c in enumerate(customers)
-              if cards[n % len(cards)] is not None]
-    methods = SandboxPaymentMethod.objects.bulk_create(
-        [SandboxPaymentMethod(customer_reference=c.id, card_number=card, brand="visa",
-                              exp_month=12, exp_year=2040, **tenant) for c, card in carded],
-        batch_size=2000)
-    PaymentMethod.objects.bulk_create(
-        [PaymentMethod(customer_reference=c.id, gateway="sandbox", token=method.id,
-                       brand="visa", last4=card[-4:], exp_month=12, exp_year=2040,
-                       is_default=True, **tenant)
-         for (c, card), method in zip(carded, methods)], batch_size=2000)
+    save_cards(scope, [(c, cards[n % len(cards)]) for n, c in enumerate(customers)])
     subscriptions = Subscription.objects.bulk_create(
         [Subscription(customer=c, product=product, product_version=product.latest_version,
                       price=price, status="active", current_period_start=start,
@@ -64,3 +54,19 @@ def due_subscriptions(scope: Scope, count: int, *, cards=(OK_CARD,), offset: int
             for subscription in subscriptions[chunk:chunk + 500]:
                 entitlement_sync.subscription_changed(subscription=subscription, at=start)
     return subscriptions
+
+
+def save_cards(scope: Scope, cards) -> None:
+    """Give each (customer, card number) a saved default sandbox card (None: no card), as a
+    paid checkout leaves it."""
+    tenant = {"merchant_id": scope.merchant_id, "environment": scope.environment}
+    carded = [(c, card) for c, card in cards if card is not None]
+    methods = SandboxPaymentMethod.objects.bulk_create(
+        [SandboxPaymentMethod(customer_reference=c.id, card_number=card, brand="visa",
+                              exp_month=12, exp_year=2040, **tenant) for c, card in carded],
+        batch_size=2000)
+    PaymentMethod.objects.bulk_create(
+        [PaymentMethod(customer_reference=c.id, gateway="sandbox", token=method.id,
+                       brand="visa", last4=card[-4:], exp_month=12, exp_year=2040,
+                       is_default=True, **tenant)
+         for (c, card), method in zip(carded, methods)], batch_size=2000)

@@ -59,7 +59,8 @@ def test_forty_customers_due_together_each_get_one_paid_invoice_numbered_without
     kinds = Counter(JournalEntry.objects.for_scope(scope).values_list("kind", flat=True))
     assert kinds == {"invoice_finalized": 40, "payment_captured": 40}
     events = Counter(OutgoingEvent.objects.for_scope(scope).values_list("type", flat=True))
-    assert events == {"invoice.created": 40, "invoice.paid": 40, "subscription.renewed": 40}
+    assert events == {"invoice.created": 40, "invoice.paid": 40, "payment.succeeded": 40,
+                      "subscription.renewed": 40}
     assert AuditEvent.objects.for_scope(scope).filter(event="subscription.renewed").count() == 40
     assert all(i.history.count() == 2 for i in invoices)  # opened, then paid
     for subscription in subscriptions:
