@@ -17,9 +17,12 @@ path (billing.services.usage through the DRF views), which answers exactly as it
 
 from __future__ import annotations
 
+import select
+import time
 from dataclasses import dataclass
 from decimal import Decimal
 
+import psycopg
 from django.conf import settings
 from django.db import DataError, IntegrityError, OperationalError, connection, transaction
 
@@ -33,7 +36,7 @@ from cynco.keys import hash_key
 
 PEEK, CHECK, TRACK = "peek", "check", "track"
 _WRITES = (CHECK, TRACK)
-_SQL = "SELECT * FROM billing_usage_record(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+_SQL = "SELECT * FROM billing_usage_record(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
 _LOCK_TIMEOUT = "55P03"
 
 
@@ -62,7 +65,7 @@ def usage_fast(call: UsageCall) -> Answer | None:
         metadata_jsonb(call.metadata),
         new_usage_event_id() if call.mode in _WRITES else None,
         wall, wall - LAST_USED_RESOLUTION,
-        f"{int(settings.CUSTOMER_LOCK_WAIT_SECONDS * 1000)}ms",
+        f"{int(settings.CUSTOMER_LOCK_WAIT_SECONDS * 1000)}ms", not connection.in_atomic_block,
     ]
     try:
         row = _run(params)
@@ -86,9 +89,36 @@ def _run(params: list) -> tuple:
 
 
 def _fetch(params: list) -> tuple:
-    with connection.cursor() as cursor:
+    """Run the statement on Django's connection with a server-side binding cursor: psycopg
+    prepares it after a few runs (its `prepare_threshold`, which DATABASES OPTIONS may set),
+    so PostgreSQL no longer parses and plans it each time. Logged in `connection.queries` like
+    any statement when queries are logged."""
+    connection.validate_no_broken_transaction()
+    _ensure_live_connection()
+    started = time.monotonic()
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
         cursor.execute(_SQL, params)
-        return cursor.fetchone()
+        row = cursor.fetchone()
+    if connection.queries_logged:
+        connection.queries_log.append({"sql": f"{_SQL} -- {params[0]}",
+                                       "time": f"{time.monotonic() - started:.3f}"})
+    return row
+
+
+def _ensure_live_connection() -> None:
+    """Django's connection, open; a reused one that PostgreSQL has closed meanwhile (a
+    restart, a terminated backend: the socket then has something to read) is replaced first.
+    This stands in for Django's health check (CONN_HEALTH_CHECKS), which costs a `SELECT 1`
+    round trip per request."""
+    connection.validate_thread_sharing()
+    connection.ensure_connection()
+    if not connection.in_atomic_block:
+        poller = select.poll()
+        poller.register(connection.connection.fileno(), select.POLLIN)
+        if poller.poll(0):
+            connection.close()
+            connection.ensure_connection()
+    connection.health_check_done = True
 
 
 def _answer(call: UsageCall, row: tuple) -> Answer | None:

@@ -7,8 +7,10 @@ and in the end the balances, usage events, closed periods and webhook events, mu
 """
 
 import json
+import select
 from decimal import Decimal
 
+import psycopg
 import pytest
 from django.db import connection
 from django.test import override_settings
@@ -40,7 +42,9 @@ def post(api, path: str, customer: str, body: dict, headers: dict | None = None)
 def one_statement(captured) -> bool:
     """Whether a call was answered by the one-statement path alone."""
     sql = [q["sql"] for q in captured.captured_queries]
-    return len(sql) == 3 and "billing_usage_record" in sql[1]
+    if connection.in_atomic_block:  # a test's transaction: with a savepoint around it
+        return len(sql) == 3 and "billing_usage_record" in sql[1]
+    return len(sql) == 1 and "billing_usage_record" in sql[0]
 
 
 tracks = st.builds(
@@ -143,7 +147,7 @@ def test_both_paths_answer_and_write_alike(steps):
     shop.assert_alike()
 
 
-def test_a_sequence_through_thresholds_takes_the_fast_path_where_it_can():
+def run_threshold_sequence() -> Shop:
     shop = Shop()
     steps = [("track", {"amount": 3})] * 4 + [("track", {"amount": 5})] + [
         ("check", {"sendEvent": True})] * 3 + [("track", {"amount": 6})] + [
@@ -158,6 +162,38 @@ def test_a_sequence_through_thresholds_takes_the_fast_path_where_it_can():
     # period went the full path; the rest, one statement each.
     assert shop.fast_answers == 13
     assert OutgoingEvent.objects.filter(type="entitlement.exhausted").count() == 4
+    return shop
+
+
+def test_a_sequence_through_thresholds_takes_the_fast_path_where_it_can():
+    run_threshold_sequence()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_same_sequence_with_each_statement_its_own_transaction():
+    # Outside a test transaction: foreign keys checked as rows are written, and the events
+    # appended before the lock are taken back when the full path answers instead.
+    shop = run_threshold_sequence()
+    assert not connection.in_atomic_block
+    assert UsageEvent.objects.filter(customer__external_id="fast").count() == (
+        UsageEvent.objects.filter(customer__external_id="full").count())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_connection_the_server_closed_is_replaced_before_the_statement(merchant, api):
+    plan(api, "pro", metered("messages", 10))
+    customer_on(api, merchant, "pro")
+    body = {"customer": "user_1", "feature": "messages"}
+    data_of(api.post(TRACK, body))
+    pid = connection.connection.info.backend_pid
+    with psycopg.connect(connection.connection.info.dsn, password=connection.settings_dict[
+            "PASSWORD"] or None, autocommit=True) as other:
+        other.execute("SELECT pg_terminate_backend(%s)", [pid])
+    poller = select.poll()
+    poller.register(connection.connection.fileno(), select.POLLIN)
+    assert poller.poll(5000), "the server did not close the connection"
+    assert data_of(api.post(TRACK, body))["balance"] == 8
+    assert connection.connection.info.backend_pid != pid
 
 
 def test_the_first_call_of_a_minute_stamps_last_used_through_the_full_path(api, merchant):
