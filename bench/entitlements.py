@@ -25,6 +25,7 @@ import http.client
 import json
 import os
 import random
+import resource
 import socket
 import statistics
 import subprocess
@@ -145,6 +146,11 @@ def latencies(client: Client, customer: str, count: int) -> list[float]:
     return timings
 
 
+def describe(cpu: dict) -> str:
+    return ", ".join(f"{name} {value:.2f}" for name, value in cpu.items()) + (
+        f" (total {sum(cpu.values()):.2f}; the machine has {os.cpu_count()} CPUs)")
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(len(ordered) * share))]
@@ -170,6 +176,57 @@ def throughput(port: int, key: str, customers: list[str], seconds: float,
     for thread in threads:
         thread.join()
     return sum(done) / (time.perf_counter() - started)
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds the processes `pids` used so far (Linux /proc; 0 elsewhere)."""
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def server_pids(server: subprocess.Popen) -> list[int]:
+    """gunicorn's master and its workers."""
+    pids = [server.pid]
+    for entry in os.listdir("/proc") if os.path.isdir("/proc") else []:
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                if int(stat.read().rsplit(")", 1)[1].split()[1]) == server.pid:
+                    pids.append(int(entry))
+        except (OSError, ValueError):
+            continue
+    return pids
+
+
+def backend_pids(conninfo: str) -> list[int]:
+    """The PostgreSQL backends serving this database (the server's connections)."""
+    import psycopg
+
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        return [pid for (pid,) in conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid()")]
+
+
+def measured_throughput(port, key, customers, seconds, clients, server, conninfo):
+    """`throughput`, and the CPU milliseconds one track cost the web server, the database
+    backends and the benchmark's own client threads."""
+    web, database = server_pids(server), backend_pids(conninfo)
+    before = cpu_seconds(web), cpu_seconds(database), resource.getrusage(resource.RUSAGE_SELF)
+    started = time.perf_counter()
+    rate = throughput(port, key, customers, seconds, clients)
+    tracks = rate * (time.perf_counter() - started)
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    client = (after.ru_utime + after.ru_stime) - (before[2].ru_utime + before[2].ru_stime)
+    cpu = {"web": cpu_seconds(web) - before[0], "database": cpu_seconds(database) - before[1],
+           "client": client}
+    return rate, {name: value * 1000 / tracks for name, value in cpu.items()}
 
 
 def wait_until_up(port: int, deadline: float = 30) -> None:
@@ -230,14 +287,17 @@ def main() -> None:
             f"{results['check p50 ms, 1M events']:.2f} ms")
         say(f"measuring track on one hot customer ({args.clients} clients, "
             f"{args.seconds:.0f}s) …")
-        results["track/s hot customer"] = throughput(port, key, ["c1"], args.seconds,
-                                                     args.clients)
-        say(f"  {results['track/s hot customer']:.0f} tracks/s")
+        rate, cpu = measured_throughput(port, key, ["c1"], args.seconds, args.clients, server,
+                                        conninfo)
+        results["track/s hot customer"], cpu_hot = rate, cpu
+        say(f"  {rate:.0f} tracks/s; CPU ms per track: " + describe(cpu))
         say(f"measuring track across {CUSTOMERS} customers ({args.clients} clients, "
             f"{args.seconds:.0f}s) …")
-        results["track/s across customers"] = throughput(
-            port, key, [f"c{i}" for i in range(CUSTOMERS)], args.seconds, args.clients)
-        say(f"  {results['track/s across customers']:.0f} tracks/s")
+        rate, cpu = measured_throughput(port, key, [f"c{i}" for i in range(CUSTOMERS)],
+                                        args.seconds, args.clients, server, conninfo)
+        results["track/s across customers"], cpu_across = rate, cpu
+        load = os.getloadavg()[0]
+        say(f"  {rate:.0f} tracks/s; CPU ms per track: " + describe(cpu))
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -265,6 +325,9 @@ def main() -> None:
     ]
     for name, value, target, met in rows:
         say(f"  {name:<24} {value:<60} [{target}] {'met' if met else 'NOT met'}")
+    say(f"  CPU ms per track, hot: {describe(cpu_hot)}")
+    say(f"  CPU ms per track, 1,000 customers: {describe(cpu_across)}")
+    say(f"  load average (1 min) after the track runs: {load:.1f}")
 
 
 if __name__ == "__main__":
