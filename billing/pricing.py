@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
 from typing import Literal
 
-from billing.currencies import minor_unit_exponent
 
 TiersMode = Literal["graduated", "volume"]
 TIERS_MODES: tuple[str, ...] = ("graduated", "volume")
@@ -197,24 +196,6 @@ def validate_tiers(tiers: Iterable[Tier]) -> list[tuple[str, str]]:
             problems.append((field, f"must be greater than the previous tier's upTo ({previous})"))
         previous = bound if previous is None else max(previous, bound)
     return problems
-
-
-def format_money(amount_minor: int, currency: str) -> str:
-    """Show an amount the way the pricing table and invoices print it: "MYR 9.90".
-
-    The code comes first, then the major units with thousands separated by commas and as many
-    decimals as the currency's minor unit has: (990, "MYR") -> "MYR 9.90", (500, "JPY") ->
-    "JPY 500", (1500, "KWD") -> "KWD 1.500", (123456789, "MYR") -> "MYR 1,234,567.89". A negative
-    amount (a credit) puts the minus sign before the code: (-990, "MYR") -> "-MYR 9.90".
-    Raises UnknownCurrency (a ValueError) for a code outside the ISO table.
-    """
-    if isinstance(amount_minor, bool) or not isinstance(amount_minor, int):
-        raise TypeError(f"amount must be an int of minor units, not {type(amount_minor).__name__}")
-    exponent = minor_unit_exponent(currency)
-    sign = "-" if amount_minor < 0 else ""
-    major, minor = divmod(abs(amount_minor), 10**exponent)
-    number = f"{major:,}" if exponent == 0 else f"{major:,}.{minor:0{exponent}d}"
-    return f"{sign}{currency} {number}"
 
 
 def _quantity(quantity: object) -> Decimal:

@@ -2,8 +2,9 @@
 
 from celery import shared_task
 
-from billing.models import Subscription
+from billing.models import Checkout, Subscription
 from billing.services.balance_locks import balance_locks_release_expired
+from billing.services.checkout_expiry import EXPIRABLE, checkouts_expire
 from billing.services.refunds import refunds_resume
 from billing.services.renewals import run_due
 from billing.services.webhook_deliveries import webhook_deliveries_run_due
@@ -48,3 +49,16 @@ def run_period_end_jobs() -> int:
 def release_expired_balance_locks() -> int:
     """Every 15 s (beat): give back reservations whose lock expired without a finalize."""
     return balance_locks_release_expired()
+
+
+@shared_task
+def expire_checkouts() -> int:
+    """Every 5 minutes (beat): cancel checkouts left unfinished for CHECKOUT_EXPIRY_HOURS, each
+    merchant environment at its own clock, giving back their coupon redemptions."""
+    scopes = (Checkout.objects.filter(status__in=EXPIRABLE)
+              .values_list("merchant_id", "environment").distinct())
+    total = 0
+    for merchant_id, environment in scopes:
+        scope = Scope(merchant_id, environment)
+        total += checkouts_expire(scope=scope, at=clock.now(scope))
+    return total

@@ -38,6 +38,10 @@ app.conf.beat_schedule = {
         "task": "gateways.tasks.recover_pending_payment_attempts",
         "schedule": crontab(),  # every minute
     },
+    "expire-checkouts": {
+        "task": "billing.tasks.expire_checkouts",
+        "schedule": crontab(minute="*/5"),
+    },
     "release-expired-balance-locks": {
         "task": "billing.tasks.release_expired_balance_locks",
         "schedule": 15.0,

@@ -10,6 +10,7 @@ import secrets
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 from cynco.database import BASE_DIR, VAR_DIR, resolve_database_url
 
@@ -172,12 +173,19 @@ USAGE_FAST_PATH = env.bool("USAGE_FAST_PATH", default=True)
 INVOICE_TAX_RATE_PERCENT = env.float("INVOICE_TAX_RATE_PERCENT", default=0.0)
 # How many subscriptions a period-end job handles per batch.
 PERIOD_END_BATCH_SIZE = env.int("PERIOD_END_BATCH_SIZE", default=200)
+# Hours after which an unfinished checkout (open or declined) is canceled and its coupon given back.
+CHECKOUT_EXPIRY_HOURS = env.int("CHECKOUT_EXPIRY_HOURS", default=24)
 
 # Outgoing webhooks: seconds a merchant's endpoint has to answer, how many hours a failing
 # delivery keeps being retried (at least 24, API.md), how many deliveries a worker claims at once.
 WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
 WEBHOOK_RETRY_HOURS = max(24, env.int("WEBHOOK_RETRY_HOURS", default=24))
 WEBHOOK_BATCH_SIZE = env.int("WEBHOOK_BATCH_SIZE", default=50)
+# Which endpoints may resolve to private/loopback/reserved addresses: test | all | none
+# (billing/webhook_addresses.py).
+WEBHOOK_PRIVATE_ADDRESSES = env.str("WEBHOOK_PRIVATE_ADDRESSES", default="test")
+if WEBHOOK_PRIVATE_ADDRESSES not in ("test", "all", "none"):
+    raise ImproperlyConfigured("WEBHOOK_PRIVATE_ADDRESSES must be test, all or none")
 
 # Celery: Redis when REDIS_URL is set, else a broker kept in files under var/ (no service needed).
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or REDIS_URL or "filesystem://"
@@ -266,6 +274,8 @@ STRIPE_CHECKOUT_URL = env.str(
 )
 # The publishable key Stripe.js uses on our checkout page (the card never reaches this server).
 STRIPE_PUBLISHABLE_KEY = env.str("STRIPE_PUBLISHABLE_KEY", default="")
+# Where that page loads Stripe.js from (tests point it at localstripe's stand-in).
+STRIPE_JS_URL = env.str("STRIPE_JS_URL", default="https://js.stripe.com/v3/")
 STRIPE_TIMEOUT_SECONDS = env.float("STRIPE_TIMEOUT_SECONDS", default=30.0)
 STRIPE_MAX_NETWORK_RETRIES = env.int("STRIPE_MAX_NETWORK_RETRIES", default=2)
 # CHIP Collect (docs/gateways.md): API base and request timeout.

@@ -14,7 +14,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
 from billing.models import Checkout, Invoice
-from billing.pricing import format_money
+from cynco.money import format_money
 from billing.services.checkouts import CheckoutResult, checkout_pay_with_card
 from billing.services.hosted_checkout import checkout_confirm, checkout_refresh
 from cynco.models import Merchant
@@ -36,24 +36,34 @@ def _problem(request, heading, explanation, status):
 @require_http_methods(["GET", "POST"])
 def sandbox_checkout(request, session_id: str):
     """A card form for one checkout: pays it, shows a decline, sends 3-D Secure cards to the
-    issuer's page, and returns the customer to the merchant's success or cancel URL."""
+    issuer's page, and returns the customer to the merchant's success or cancel URL.
+
+    The issuer's page sends a failed 3-D Secure check back here (GET): the checkout still
+    waits for it, so the page reads the session again and shows why the payment failed (or
+    goes on to the success URL if the check passed after all). The last failure stays shown
+    until another card is tried."""
     checkout = Checkout.objects.select_related("customer").filter(
         gateway_session_id=session_id).first()
     if checkout is None:
         return _problem(request, "Checkout not found",
                         "This checkout link is not valid. Go back and try again.", 404)
-    error = ""
+    scope = Scope(checkout.merchant_id, checkout.environment)
     if request.method == "POST" and checkout.status != Checkout.Status.COMPLETED:
-        result = checkout_pay_with_card(
-            scope=Scope(checkout.merchant_id, checkout.environment), checkout=checkout,
-            card_number=request.POST.get("card", ""),
-        )
-        if result.status == "requires_action" and result.action_url:
+        result = checkout_pay_with_card(scope=scope, checkout=checkout,
+                                        card_number=request.POST.get("card", ""))
+    elif checkout.status == Checkout.Status.REQUIRES_ACTION:
+        result = checkout_refresh(scope=scope, checkout=checkout)
+    else:
+        result = None
+    if result is not None:
+        if result.status == "requires_action" and result.action_url and request.method == "POST":
             return HttpResponseRedirect(result.action_url)
         if result.status == "completed" and checkout.success_url:
             return HttpResponseRedirect(checkout.success_url)
-        error = result.failure_message
         checkout.refresh_from_db()
+    error = checkout.failure_message if checkout.status == Checkout.Status.FAILED else ""
+    if result is not None and result.status == "failed":
+        error = result.failure_message  # also a canceled checkout's, which keeps its status
     return render(request, "portal/checkout.html", {
         "checkout": checkout, "error": error,
         "merchant_name": Merchant.objects.get(pk=checkout.merchant_id).name,
@@ -88,7 +98,11 @@ def stripe_checkout(request, session_id: str):
     """Our page for a Stripe session (STRIPE_CHECKOUT_URL): Stripe.js turns the card into a
     payment method in the browser and posts its id; we confirm the intent, show a decline, let
     Stripe.js run 3-D Secure, and return the customer to the merchant's success URL. Opening the
-    page again after 3-D Secure reads the intent and finishes the checkout."""
+    page again after 3-D Secure reads the intent and finishes the checkout.
+
+    A card needing 3-D Secure is answered with a redirect to this page (post/redirect/get):
+    Stripe.js reloads the page after the bank's check, and reloading the answer to the POST
+    would send the same payment method again and ask for the same check again, for ever."""
     checkout = Checkout.objects.select_related("customer").filter(
         gateway_session_id=session_id).first()
     if checkout is None and session_id.startswith("pi_"):
@@ -111,6 +125,8 @@ def stripe_checkout(request, session_id: str):
     if result.status == "completed" and checkout.success_url:
         return HttpResponseRedirect(checkout.success_url)
     needs_action = result.status == "requires_action"
+    if needs_action and request.method == "POST":
+        return HttpResponseRedirect(request.path)
     return render(request, "portal/stripe_checkout.html", {
         "checkout": result.checkout, "merchant_name": Merchant.objects.get(
             pk=checkout.merchant_id).name,
@@ -118,6 +134,7 @@ def stripe_checkout(request, session_id: str):
         "completed": result.status == "completed",
         "error": result.failure_message if result.status == "failed" else "",
         "publishable_key": settings.STRIPE_PUBLISHABLE_KEY,
+        "stripe_js_url": settings.STRIPE_JS_URL,
         "client_secret": checkout_session_client_secret(scope=scope, session_id=session_id)
         if needs_action else "",
         "needs_action": needs_action,
@@ -141,7 +158,8 @@ def _stripe_authentication(request, payment_id: str):
     return render(request, "portal/stripe_authenticate.html", {
         "merchant_name": Merchant.objects.get(pk=result.merchant_id).name,
         "amount": format_money(result.amount, result.currency), "result": result,
-        "publishable_key": settings.STRIPE_PUBLISHABLE_KEY, "needs_action": needs_action,
+        "publishable_key": settings.STRIPE_PUBLISHABLE_KEY,
+        "stripe_js_url": settings.STRIPE_JS_URL, "needs_action": needs_action,
         "client_secret": checkout_session_client_secret(scope=scope, session_id=payment_id)
         if needs_action else "",
     })

@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from billing.models import Customer, Subscription
-from billing.pricing import format_money
+from cynco.money import format_money
 from billing.selectors.customers import customer_holdings
 from billing.selectors.subscriptions import invoice_hosted_url, invoices_list
 from billing.services.audit import SYSTEM

@@ -8,7 +8,7 @@ from django.contrib import admin
 
 from billing.admin.money_actions import ServiceOnlyAdmin, run_for_each
 from billing.models import Invoice, InvoiceLine
-from billing.pricing import format_money
+from cynco.money import format_money
 from billing.services.audit import SYSTEM
 from billing.services.invoice_changes import open_invoice_void, open_invoice_write_off
 

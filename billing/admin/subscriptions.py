@@ -8,7 +8,7 @@ from django.contrib import admin
 
 from billing.admin.money_actions import ServiceOnlyAdmin, run_for_each
 from billing.models import Invoice, Subscription
-from billing.pricing import format_money
+from cynco.money import format_money
 from billing.services.audit import SYSTEM
 from billing.services.subscription_updates import UpdateRequest, subscription_update
 from cynco import clock

@@ -33,7 +33,10 @@ class WebhookEndpointForm(forms.ModelForm):
         values = super().clean()
         if not self.instance._state.adding:
             return values  # only `status` changes after creation
-        for name, check in (("url", clean_endpoint_url), ("events", clean_event_types)):
+        environment = values.get("environment") or "live"
+        checks = (("url", lambda url: clean_endpoint_url(url, environment)),
+                  ("events", clean_event_types))
+        for name, check in checks:
             if name in values and (name == "events" or values[name]):
                 try:
                     values[name] = check(values[name])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from billing.currencies import is_iso_currency
+from cynco.currencies import is_iso_currency
 from billing.selectors.analytics import analytics_summary, revenue_timeline
 from cynco import clock
 from cynco.api.views import ApiView

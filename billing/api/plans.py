@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from billing.api.catalog_output import feature_data, price_data
-from billing.pricing import format_money
+from cynco.money import format_money
 from billing.selectors.catalog import products_with_terms
 from billing.selectors.customers import customer_find
 from billing.selectors.plans import Eligibility, plans_eligibility

@@ -13,7 +13,7 @@ from decimal import Decimal
 from django.core.validators import RegexValidator
 from rest_framework import serializers
 
-from billing.currencies import is_iso_currency
+from cynco.currencies import is_iso_currency
 from billing.models import FeatureGrant, Price
 from billing.pricing import Tier, validate_tiers
 from cynco.fields import (

@@ -136,6 +136,9 @@ class InvoiceLine(models.Model):
     amount = models.BigIntegerField()
     period_start = models.DateTimeField(null=True, blank=True)
     period_end = models.DateTimeField(null=True, blank=True)
+    # The subscription this line bills, on an invoice that bills several (a multi-attach);
+    # null: the invoice's own subscription. Refunds of one of them take only its share.
+    subscription_id = models.CharField(max_length=40, null=True, blank=True, db_index=True)
 
     class Meta:
         ordering = ["invoice", "position"]

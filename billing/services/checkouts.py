@@ -9,6 +9,7 @@ idempotent, so whichever comes second changes nothing.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -16,13 +17,13 @@ from decimal import Decimal
 from django.db import transaction
 
 from billing.models import Checkout, Invoice, Subscription
-from billing.services.audit import SYSTEM, Actor
+from billing.services.audit import SYSTEM, Actor, audit_record
+from billing.services.final_overage import overage_cut, replaced_retire
 from billing.services.invoices import LineDraft, invoice_issue, invoice_mark_paid
-from billing.services.subscribe import purchase_record
+from billing.services.purchases import purchase_record
 from billing.services.subscriptions import (
     announce,
     subscription_activate,
-    subscription_end,
 )
 from cynco import clock
 from cynco.errors import NotFound
@@ -36,6 +37,7 @@ from gateways.services.checkout import (
     gateway_in_use,
 )
 
+logger = logging.getLogger(__name__)
 Status = Subscription.Status
 
 
@@ -131,6 +133,9 @@ def checkout_fulfil(*, scope: Scope, checkout_id: str, payment_id: str, gateway:
         if checkout.status == Checkout.Status.COMPLETED:
             return checkout
         at = clock.now(scope)
+        if checkout.status == Checkout.Status.CANCELED:
+            _paid_after_cancel(scope, checkout, payment_id, gateway, attempt_id, actor)
+            return checkout
         checkout.status, checkout.completed_at = Checkout.Status.COMPLETED, at
         checkout.failure_code = checkout.failure_message = ""
         checkout.save()
@@ -140,6 +145,19 @@ def checkout_fulfil(*, scope: Scope, checkout_id: str, payment_id: str, gateway:
             payment = _Payment(payment_id, gateway, attempt_id)
             _start_paid(scope, checkout, waiting, payment, at, actor)
         return checkout
+
+
+def _paid_after_cancel(scope, checkout, payment_id, gateway, attempt_id, actor) -> None:
+    """A payment reached a checkout canceled meanwhile: nothing starts (what it was for was
+    replaced or has expired); the operator is told, to refund it at the gateway."""
+    logger.error("checkout %s was paid after it was canceled (payment %s on %s): refund it",
+                 checkout.id, payment_id or attempt_id, gateway)
+    audit_record(scope=scope, event="checkout.paid_after_cancel", actor=actor,
+                 customer_id=checkout.customer_id, resource_type="checkout",
+                 resource_id=checkout.id,
+                 details={"amount": checkout.amount, "currency": checkout.currency,
+                          "paymentId": payment_id, "attemptId": attempt_id,
+                          "gateway": gateway})
 
 
 @dataclass(frozen=True)
@@ -166,18 +184,22 @@ def _start_paid(scope, checkout, waiting, payment, at, actor) -> None:
     replaces = plan.get("replacesByProduct") or {subscription.product_id: plan.get("replaces")}
     announced = []
     for started in waiting:
+        held = Subscription.objects.filter(
+            pk=replaces.get(started.product_id), status__in=Subscription.CURRENT_STATUSES
+        ).select_related("customer", "price").first()
+        # the old plan's overage so far, on its own terms, before the new grants
+        overage = overage_cut(subscription=held, at=at) if held is not None else []
         subscription_activate(
             subscription=started, at=at,
             trial_end=at + timedelta(days=trial_days) if trial_days else None,
             anchor_day=plan.get("billingAnchorDay"),
         )
         events = ["subscription.activated"]
-        held = Subscription.objects.filter(
-            pk=replaces.get(started.product_id), status__in=Subscription.CURRENT_STATUSES
-        ).first()
         if held is not None:
-            subscription_end(subscription=held, status=Status.CANCELED, at=at,
-                             replaced_by=started)
+            replaced_retire(scope=scope, held=held, replacement=started, overage=overage,
+                            at=at, carry_balances=bool(plan.get("carryOverBalances")),
+                            carry_usages=bool(plan.get("carryOverUsages")),
+                            carry_feature_slugs=plan.get("carryOverFeatureIds"))
             events.append("subscription.upgraded")
         announced.append((started, events))
     if checkout.amount:
@@ -196,7 +218,8 @@ def _invoice_paid(scope, checkout, subscription, reason, at, payment) -> None:
                   period_start=subscription.current_period_start
                   if period and line["type"] == "subscription" else None,
                   period_end=subscription.current_period_end
-                  if period and line["type"] == "subscription" else None)
+                  if period and line["type"] == "subscription" else None,
+                  subscription_id=line.get("subscriptionId"))
         for line in checkout.plan.get("lines", [])
     ]
     invoice = invoice_issue(

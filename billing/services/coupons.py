@@ -221,6 +221,27 @@ def coupon_redeem(
         return redemption
 
 
+def coupon_redemption_release(*, scope: Scope, redemption_id: str, at: datetime,
+                              actor: Actor, reason: str) -> bool:
+    """Give back a redemption whose purchase never happened (its checkout was abandoned or
+    expired): the row goes and the coupon's count drops, so the code may be used again
+    within its limits. Audits `coupon.released`. Caller's transaction and customer lock (the
+    coupon row is locked after it, the order coupon_redeem takes). False if it is gone."""
+    redemption = CouponRedemption.objects.for_scope(scope).filter(pk=redemption_id).first()
+    if redemption is None:
+        return False
+    Coupon.objects.filter(pk=redemption.coupon_id).update(
+        times_redeemed=F("times_redeemed") - 1, updated_at=at)
+    redemption.delete()
+    audit_record(
+        scope=scope, event="coupon.released", actor=actor, customer_id=redemption.customer_id,
+        subscription_id=redemption.subscription_id, resource_type="coupon",
+        resource_id=redemption.coupon_id,
+        details={"redemptionId": redemption_id, "reason": reason},
+    )
+    return True
+
+
 def coupon_redemption_apply(*, scope: Scope, redemption_id: str, amount: int) -> int:
     """The discount a redemption gives the next invoice of `amount`, counted as one cycle;
     0 once its cycles are used up (or for a trial extension).

@@ -133,6 +133,28 @@ def period_close(
             balance.anchor_day, period_end,
         )
         balance_close_period(balance, closed_at=at, next_start=start, next_end=end)
+    return _overage_closed(subscription, period_end)
+
+
+def period_cut(*, subscription: Subscription, at: datetime) -> list[OverageLine]:
+    """Close, at `at`, the current period of every balance that follows `subscription`, which
+    ends before its period does (an upgrade now, a cancellation now), and answer the overage
+    of that shortened period: usage so far above the allowance, where overage is allowed.
+
+    Call it BEFORE any grant of the subscription or of its replacement changes (the period
+    closes on the plan's own terms). Exactly once: a second call finds no balance whose period
+    started before `at` and answers the same lines. Caller holds lock_customer; no ledger entry.
+    """
+    for balance in Balance.objects.filter(subscription=subscription, period_start__lt=at).exclude(
+        period_end__lte=at  # an ended period is the period-end job's (period_close)
+    ):
+        balance_close_period(balance, closed_at=at, next_start=at,
+                             next_end=balance.period_end, close_end=at)
+    return _overage_closed(subscription, at)
+
+
+def _overage_closed(subscription: Subscription, period_end: datetime) -> list[OverageLine]:
+    """The billable overage of the subscription's periods closed at `period_end`."""
     closed = PeriodUsage.objects.filter(
         subscription=subscription, period_end=period_end, overage_units__gt=0
     ).select_related("feature").order_by("feature__slug", "entity_key")
@@ -158,11 +180,14 @@ def overage_invoiced(*, period_usage_ids: list[str], invoice_id: str) -> None:
 def carry_over(
     *, customer: Customer, from_subscription: Subscription, to_subscription: Subscription,
     balances: bool, usages: bool, feature_slugs: list[str] | None, at: datetime,
-) -> None:
+) -> set[str]:
     """Subscribe's carryOverBalances / carryOverUsages on an upgrade, after both subscriptions
     were passed to subscription_changed: the old plan's last closed period of each feature the
     new plan grants gives its unused allowance as a once-only grant (balances) and/or its
-    usage to the new period (usages). Caller holds lock_customer; no ledger entry."""
+    usage to the new period (usages). Answers the ids of the PeriodUsage rows whose usage moved
+    (their overage is counted on the new plan, not billed on the old). Caller holds
+    lock_customer; no ledger entry."""
+    carried: set[str] = set()
     grants = BalanceGrant.objects.filter(
         subscription=to_subscription, active=True, per_entity=False
     ).select_related("feature").exclude(feature__type=Feature.Type.BOOLEAN)
@@ -194,4 +219,6 @@ def carry_over(
             balance.granted += leftover
         if usages:
             balance.used += last.used
+            carried.add(last.id)
         balance.save(update_fields=["granted", "used", "updated_at"])
+    return carried

@@ -41,6 +41,7 @@ class LineDraft:
     unit_amount: int | None = None
     period_start: datetime | None = None
     period_end: datetime | None = None
+    subscription_id: str | None = None  # only when the invoice bills several subscriptions
 
 
 @dataclass(frozen=True)
@@ -158,6 +159,7 @@ def _line_rows(invoice: Invoice, lines: list[LineDraft]) -> list[InvoiceLine]:
             quantity=Decimal(line.quantity),
             unit_amount=line.amount if line.unit_amount is None else line.unit_amount,
             amount=line.amount, period_start=line.period_start, period_end=line.period_end,
+            subscription_id=line.subscription_id,
         )
         for index, line in enumerate(lines)
     ]

@@ -9,7 +9,7 @@ of one group. Anything else is a 422 naming `products[i].…`, and nothing is wr
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from django.db import transaction
@@ -18,7 +18,7 @@ from billing.models import Checkout, Invoice, Product, Subscription
 from billing.selectors.plans import plans_eligibility
 from billing.services.audit import Actor
 from billing.services.coupons import coupon_validate
-from billing.services.invoices import invoice_issue
+from billing.services.invoices import LineDraft, invoice_issue
 from billing.services.subscribe import (
     Charge,
     Redeemed,
@@ -72,13 +72,15 @@ def multi_attach(*, scope: Scope, customer, items: list[AttachItem], success_url
     with transaction.atomic():
         lock_customer(customer.id)
         planned = _plan(customer, items, at)
-        lines = []
-        for item in planned:
+        lines, owners = [], []  # owners: the index of the planned item each line bills
+        for index, item in enumerate(planned):
             first = not Subscription.objects.filter(customer=customer, product=item.product
                                                     ).exclude(status=Status.CHECKOUT).exists()
-            lines.extend(charge_for(product=item.product, price=item.price,
+            item_lines = charge_for(product=item.product, price=item.price,
                                     quantity=item.quantity, held=None, at=at,
-                                    anchor_day=None, first=first).lines)
+                                    anchor_day=None, first=first).lines
+            lines.extend(item_lines)
+            owners.extend([index] * len(item_lines))
         charge = Charge(tuple(lines), amount_due_of(lines), 0, None)
         charge, redeemed, coupon_item = _coupon(scope, customer, planned, coupon_code, charge,
                                                 at, actor)
@@ -102,10 +104,15 @@ def multi_attach(*, scope: Scope, customer, items: list[AttachItem], success_url
         for item, subscription in zip(planned, started):
             if item is coupon_item:
                 redemption_link(redeemed, subscription)
-        if checkout is None and any(line.amount for line in charge.lines):
+        discounted = planned.index(coupon_item) if coupon_item is not None else 0
+        billed = _attributed(charge.lines, owners, started, discounted)
+        if checkout is not None:
+            checkout.plan["lines"] = [line_json(line) for line in billed]
+            checkout.save(update_fields=["plan"])
+        if checkout is None and any(line.amount for line in billed):
             invoice_issue(scope=scope, customer=customer, subscription=started[0],
                           reason=Invoice.Reason.SUBSCRIPTION_CREATE, currency=currency,
-                          lines=list(charge.lines), at=at, period_start=at,
+                          lines=billed, at=at, period_start=at,
                           period_end=started[0].current_period_end)
         for item, subscription in zip(planned, started):
             events = ["subscription.created"]
@@ -120,6 +127,15 @@ def multi_attach(*, scope: Scope, customer, items: list[AttachItem], success_url
         if checkout is not None:
             return SubscribeOutcome("checkout", started[0], checkout, discount_amount=discount)
         return SubscribeOutcome("activated", started[0], discount_amount=discount)
+
+
+def _attributed(lines, owners: list[int], started: list[Subscription],
+                discounted: int) -> list[LineDraft]:
+    """The combined invoice's lines, each naming the subscription it bills (`owners` gives
+    the item of each priced line; the lines after them — the coupon's discount — go to the
+    `discounted` item's), so a refund of one subscription takes only its share."""
+    items = [*owners, *[discounted] * (len(lines) - len(owners))]
+    return [replace(line, subscription_id=started[item].id) for line, item in zip(lines, items)]
 
 
 def _start(scope, customer, item: _Planned, checkout, metadata, at) -> Subscription:

@@ -21,8 +21,9 @@ from datetime import timedelta
 from functools import partial
 
 from django.db import transaction
+from django.db.models import Q
 
-from billing.models import Invoice, Refund, Subscription
+from billing.models import Invoice, InvoiceLine, Refund, Subscription
 from billing.services.audit import SYSTEM, Actor, audit_record
 from billing.services.webhooks import emit_event
 from cynco import clock
@@ -43,10 +44,26 @@ Status = Refund.Status
 
 
 def period_invoice_paid(subscription: Subscription) -> Invoice | None:
-    """The paid invoice of the subscription's current period (what a refund goes back on)."""
-    return subscription.invoices.filter(
-        period_start=subscription.current_period_start, status=Invoice.Status.PAID
-    ).first()
+    """The paid invoice of the subscription's current period (what a refund goes back on):
+    its own, or the combined one of a multi-attach that has lines for it."""
+    return Invoice.objects.filter(
+        Q(subscription=subscription) | Q(lines__subscription_id=subscription.id),
+        period_start=subscription.current_period_start, status=Invoice.Status.PAID,
+    ).distinct().order_by("created_at", "id").first()
+
+
+def paid_share(invoice: Invoice, subscription: Subscription) -> int:
+    """What `invoice` was paid in money for `subscription`: all of `amountPaid`, unless the
+    invoice bills several subscriptions (lines naming them); then the part in proportion to
+    the subscription's own charged lines among all charged lines (discounts and tax fall in
+    the same proportion), rounded down so the shares never add up to more than was paid."""
+    charged = [line for line in invoice.lines.all()
+               if line.amount > 0 and line.type != InvoiceLine.Type.TAX]
+    if not any(line.subscription_id for line in charged):
+        return invoice.amount_paid
+    own = sum(line.amount for line in charged
+              if (line.subscription_id or invoice.subscription_id) == subscription.id)
+    return invoice.amount_paid * own // sum(line.amount for line in charged)
 
 
 def refund_decide(*, scope: Scope, subscription: Subscription, amount: int, reason: str,

@@ -367,3 +367,8 @@ def _recover(scope, subscription, at) -> None:
     entitlement_sync.subscription_changed(subscription=subscription, at=at)
     announce(scope=scope, subscription=subscription, events=["subscription.updated"],
              actor=CRON, details={"change": "recovered"})
+
+
+def due_count(*, scope: Scope, at: datetime) -> int:
+    """How many subscriptions have a period-end event due by `at` (a run's progress)."""
+    return _due_rows(scope, at).count()

@@ -16,6 +16,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 
 from billing.models import (
     Checkout,
@@ -28,17 +29,18 @@ from billing.models import (
 )
 from billing.proration import upgrade_preview
 from billing.selectors.plans import plan_price, plans_eligibility
-from billing.services import entitlement_sync
 from billing.services.audit import Actor
+from billing.services.checkout_expiry import checkout_abandon
 from billing.services.coupons import coupon_redeem, coupon_redemption_apply
+from billing.services.final_overage import overage_cut, replaced_retire
 from billing.services.invoices import LineDraft, invoice_issue, invoice_totals
+from billing.services.purchases import purchase_record
 from billing.services.subscriptions import (
     anchor_day_for,
     announce,
     is_recurring,
     period_end_after,
     price_amount,
-    subscription_end,
     subscription_start,
 )
 from cynco.errors import Forbidden, ValidationFailed
@@ -186,11 +188,14 @@ def upgrade_credit(*, held: Subscription | None, product: Product, new_amount: i
     if held is None or held.status != Status.ACTIVE or held.price is None:
         return 0
     paid = price_amount(held.price, held.quantity)
-    invoice = held.invoices.filter(period_start=held.current_period_start).exclude(
-        status=Invoice.Status.VOID).first()
+    invoice = Invoice.objects.filter(
+        Q(subscription=held) | Q(lines__subscription_id=held.id),
+        period_start=held.current_period_start,
+    ).exclude(status=Invoice.Status.VOID).distinct().first()
     if invoice is not None:  # a coupon lowered what the period cost: credit only that
         billed = sum(line.amount for line in invoice.lines.all()
-                     if line.type in (LineType.SUBSCRIPTION, LineType.DISCOUNT))
+                     if line.type in (LineType.SUBSCRIPTION, LineType.DISCOUNT)
+                     and (line.subscription_id or invoice.subscription_id) == held.id)
         paid = max(min(paid, billed), 0)
     if not paid or held.current_period_end is None or at >= held.current_period_end:
         return 0
@@ -235,6 +240,12 @@ def _current(customer, product: Product, at: datetime):
                .filter(product=product, status=Status.CHECKOUT).order_by("-created_at").first())
     if waiting is not None:  # the same subscribe again (a retry, a second click): reuse it
         return waiting, "active"
+    if not product.is_add_on:  # changed their mind: the other plan's checkout is dropped
+        for other in (customer.subscriptions.select_related("checkout")
+                      .filter(status=Status.CHECKOUT, product__is_add_on=False,
+                              product__group_slug=product.group_slug)
+                      .exclude(product=product)):
+            checkout_abandon(other, at)
     eligibility = plans_eligibility(customer, [product], at)[product.id]
     held = None
     if eligibility.current_subscription_id:
@@ -244,15 +255,6 @@ def _current(customer, product: Product, at: datetime):
         checkout_abandon(held, at)
         return _current(customer, product, at)
     return held, eligibility.scenario
-
-
-def checkout_abandon(subscription: Subscription, at: datetime) -> None:
-    """A subscription waiting for a checkout that the customer left: both end."""
-    if subscription.checkout_id:
-        Checkout.objects.filter(pk=subscription.checkout_id, status__in=[
-            Checkout.Status.OPEN, Checkout.Status.REQUIRES_ACTION, Checkout.Status.FAILED,
-        ]).update(status=Checkout.Status.CANCELED)
-    subscription_end(subscription=subscription, status=Status.EXPIRED, at=at)
 
 
 def _uncancel(scope, held, request, at, actor) -> SubscribeOutcome:
@@ -308,7 +310,9 @@ def _start(scope, customer, held, price, request, at, actor, scenario) -> Subscr
 
 def _activate(scope, customer, held, price, request, at, actor, *, charge: Charge | None = None,
               trial_end=None, checkout=None, redeemed: Redeemed = Redeemed()) -> SubscribeOutcome:
-    """Start the subscription now (nothing due, or just paid) and retire `held`."""
+    """Start the subscription now (nothing due, or just paid) and retire `held` (its overage
+    so far billed first, on its own terms)."""
+    overage = overage_cut(subscription=held, at=at) if held is not None else []
     subscription = subscription_start(
         scope=scope, customer=customer, product=request.product, price=price,
         status=Status.TRIALING if trial_end else Status.ACTIVE, at=at,
@@ -318,14 +322,10 @@ def _activate(scope, customer, held, price, request, at, actor, *, charge: Charg
     redemption_link(redeemed, subscription)
     events = ["subscription.created", "subscription.activated"]
     if held is not None:
-        subscription_end(subscription=held, status=Status.CANCELED, at=at,
-                         replaced_by=subscription)
-        if request.carry_over_balances or request.carry_over_usages:
-            entitlement_sync.carry_over(
-                customer=customer, from_subscription=held, to_subscription=subscription,
-                balances=request.carry_over_balances, usages=request.carry_over_usages,
-                feature_slugs=request.carry_over_feature_ids, at=at,
-            )
+        replaced_retire(scope=scope, held=held, replacement=subscription, overage=overage,
+                        at=at, carry_balances=request.carry_over_balances,
+                        carry_usages=request.carry_over_usages,
+                        carry_feature_slugs=request.carry_over_feature_ids)
         events.append("subscription.upgraded")
     if charge is not None and charge.lines and any(line.amount for line in charge.lines):
         invoice_issue(
@@ -379,7 +379,8 @@ def _checkout(scope, customer, held, price, request, at, actor, *, mode, amount,
 
 def line_json(line: LineDraft) -> dict:
     return {"type": line.type, "description": line.description, "amount": line.amount,
-            "quantity": str(line.quantity), "unitAmount": line.unit_amount}
+            "quantity": str(line.quantity), "unitAmount": line.unit_amount,
+            "subscriptionId": line.subscription_id}
 
 
 def _purchase(scope, customer, request, price, at, actor) -> SubscribeOutcome:
@@ -400,24 +401,3 @@ def _purchase(scope, customer, request, price, at, actor) -> SubscribeOutcome:
     redemption_link(redeemed, subscription)
     return SubscribeOutcome("activated", subscription,
                             discount_amount=discount_of(request, redeemed))
-
-
-def purchase_record(*, scope, customer, product, price, quantity, at, actor, metadata=None,
-                    subscription=None):
-    """Record a paid (or free) one-time purchase as a complete subscription row and grant its
-    units (entitlement_sync.purchase_granted)."""
-    if subscription is None:
-        subscription = Subscription.objects.create(
-            merchant_id=scope.merchant_id, environment=scope.environment, customer=customer,
-            product=product, product_version=product.latest_version, price=price,
-            status=Status.EXPIRED, current_period_start=at, current_period_end=at,
-            quantity=quantity, metadata=metadata or {},
-        )
-    else:
-        subscription.status = Status.EXPIRED
-        subscription.current_period_start = subscription.current_period_end = at
-        subscription.save()
-    entitlement_sync.purchase_granted(subscription=subscription, quantity=quantity, at=at)
-    announce(scope=scope, subscription=subscription, events=["subscription.created"],
-             actor=actor, details={"purchase": True})
-    return subscription

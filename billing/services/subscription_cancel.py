@@ -9,7 +9,7 @@ from django.db import transaction
 
 from billing.models import Subscription
 from billing.services.audit import Actor
-from billing.services.subscribe import checkout_abandon
+from billing.services.checkout_expiry import checkout_abandon
 from billing.services.subscription_updates import UpdateRequest, update_apply
 from cynco.locks import lock_customer
 from cynco.tenancy import Scope
@@ -41,7 +41,7 @@ def cancel_customer(*, scope: Scope, customer, product, immediate: bool, reason:
         action = "cancel_immediately" if immediate else "cancel_end_of_cycle"
         for subscription in rows.order_by("created_at"):
             if subscription.status == Subscription.Status.CHECKOUT:
-                checkout_abandon(subscription, at)
+                checkout_abandon(subscription, at, actor)
                 continue
             if subscription.cancel_at_period_end and not immediate:
                 plan_end = subscription.current_period_end

@@ -15,8 +15,10 @@ from billing.models import Invoice, Subscription
 from billing.proration import refund_for_immediate_cancel, unused_credit
 from billing.services import entitlement_sync
 from billing.services.audit import Actor
+from billing.services.final_overage import bill_overage_so_far
+from billing.services.invoice_collection import collect_after_commit
 from billing.services.invoices import LineDraft, invoice_issue
-from billing.services.refunds import period_invoice_paid, refund_decide
+from billing.services.refunds import paid_share, period_invoice_paid, refund_decide
 from billing.services.subscriptions import announce, price_amount, subscription_end
 from cynco.errors import Conflict, NotFound, ValidationFailed
 from cynco.locks import lock_customer
@@ -47,7 +49,7 @@ def paid_for_period(subscription: Subscription) -> int:
     """What the customer paid in money for the current period: the amount paid on its period
     invoice (an upgrade's credit is not money and is not refunded)."""
     invoice = period_invoice_paid(subscription)
-    return invoice.amount_paid if invoice else 0
+    return paid_share(invoice, subscription) if invoice else 0
 
 
 def update_plan(subscription: Subscription, request: UpdateRequest, at: datetime) -> UpdatePlan:
@@ -159,6 +161,7 @@ def _uncancel(scope, subscription, request, plan, at, actor) -> None:
 
 
 def _cancel_now(scope, subscription, request, plan, at, actor) -> None:
+    bill_overage_so_far(scope=scope, subscription=subscription, at=at)
     if plan.refund_amount:
         refund_decide(scope=scope, subscription=subscription, amount=plan.refund_amount,
                       reason="Canceled immediately: unused part of the period", at=at,
@@ -205,13 +208,14 @@ def _quantity(scope, subscription, request, plan, at, actor) -> None:
     entitlement_sync.subscription_changed(subscription=subscription, at=at)
     if plan.total:
         item = plan.line_items[0]
-        invoice_issue(
+        invoice = invoice_issue(
             scope=scope, customer=subscription.customer, subscription=subscription,
             reason=Invoice.Reason.SUBSCRIPTION_UPDATE, currency=subscription.price.currency,
             lines=[LineDraft("proration", item["title"], plan.total,
                              period_start=at, period_end=subscription.current_period_end)],
             at=at,
         )
+        collect_after_commit(scope=scope, invoice=invoice)
     announce(scope=scope, subscription=subscription, events=["subscription.updated"],
              actor=actor, details={"change": "quantity", "from": old, "to": request.quantity})
 

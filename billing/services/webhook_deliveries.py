@@ -23,6 +23,7 @@ from django.conf import settings
 from django.db import transaction
 
 from billing.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from billing import webhook_addresses
 from billing.webhook_retries import gives_up, retry_delay
 from billing.webhook_signatures import (
     EVENT_ID_HEADER,
@@ -142,13 +143,17 @@ def attempt_delivery(*, delivery_id: str, clock) -> int:
         ).update(status=WebhookDelivery.Status.CANCELED, next_attempt_at=None)
         return 0
     attempted_at = clock()
-    result = post_event(
-        url=endpoint.url,
-        body=delivery.event.payload.encode("utf-8"),
-        secret=endpoint.secret,
-        event_id=delivery.event_id,
-        event_type=delivery.event.type,
-    )
+    refused = webhook_addresses.refusal(endpoint.url, endpoint.environment, unresolved_ok=True)
+    if refused:  # nothing is sent; the attempt fails like an unreachable endpoint
+        result = PostResult(None, 0, f"Not sent: {refused}"[:ERROR_LIMIT], "")
+    else:
+        result = post_event(
+            url=endpoint.url,
+            body=delivery.event.payload.encode("utf-8"),
+            secret=endpoint.secret,
+            event_id=delivery.event_id,
+            event_type=delivery.event.type,
+        )
     record_attempt(delivery_id=delivery_id, result=result, attempted_at=attempted_at, at=clock())
     return 1
 

@@ -23,6 +23,7 @@ from billing.models import (
 )
 from billing.models.webhooks import URL_MAX_LENGTH
 from billing.services.audit import Actor, audit_record
+from billing import webhook_addresses
 from billing.webhook_signatures import new_secret
 from cynco import clock
 from cynco.errors import NotFound, ValidationFailed
@@ -33,7 +34,9 @@ logger = logging.getLogger(__name__)
 _url_validator = URLValidator(schemes=["http", "https"], message="Must be an http(s) URL.")
 
 
-def clean_endpoint_url(url: str) -> str:
+def clean_endpoint_url(url: str, environment: str) -> str:
+    """The URL, stripped, if `environment`'s webhooks may go there (an absolute http(s) URL
+    and, under WEBHOOK_PRIVATE_ADDRESSES, not a private address: billing.webhook_addresses)."""
     url = url.strip()
     if len(url) > URL_MAX_LENGTH:
         raise ValidationFailed.field("url", f"At most {URL_MAX_LENGTH} characters.")
@@ -41,6 +44,9 @@ def clean_endpoint_url(url: str) -> str:
         _url_validator(url)
     except DjangoValidationError:
         raise ValidationFailed.field("url", "Must be an absolute http:// or https:// URL.")
+    refused = webhook_addresses.refusal(url, environment, unresolved_ok=True)
+    if refused:
+        raise ValidationFailed.field("url", refused[0].upper() + refused[1:] + ".")
     return url
 
 
@@ -74,7 +80,7 @@ def webhook_endpoint_create(
     `events` None subscribes to every type. One transaction; no customer lock, no ledger entry.
     The returned row carries the secret, which the API shows this once.
     """
-    url = clean_endpoint_url(url)
+    url = clean_endpoint_url(url, scope.environment)
     events = clean_event_types(events)
     with transaction.atomic():
         endpoint = WebhookEndpoint.objects.create(

@@ -6,6 +6,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
+from cynco.money import format_money
 from gateways.base import GatewayNotFound
 from gateways.sandbox.checkout import pending_authentication, sandbox_authenticate
 
@@ -25,4 +26,5 @@ def authenticate(request, payment_id: str):
         if outcome.redirect_url:
             return redirect(outcome.redirect_url)
         payment = pending_authentication(payment_id)
-    return render(request, "gateways/sandbox/authenticate.html", {"payment": payment})
+    return render(request, "gateways/sandbox/authenticate.html", {
+        "payment": payment, "amount": format_money(payment.amount, payment.currency)})

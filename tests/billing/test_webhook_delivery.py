@@ -10,6 +10,7 @@ import json
 from datetime import timedelta
 
 import pytest
+from django.test import override_settings
 from django.db import transaction
 
 from billing.models import OutgoingEvent, WebhookAttempt, WebhookDelivery
@@ -215,6 +216,7 @@ def test_endpoints_receive_only_the_types_they_subscribed_to(scope, receiver):
     }
 
 
+@override_settings(WEBHOOK_PRIVATE_ADDRESSES="all")  # the live endpoint uses the local receiver
 def test_events_go_only_to_the_same_merchant_and_environment(merchant, other_merchant, receiver):
     test_scope = Scope(merchant.merchant.id, "test")
     live_scope = Scope(merchant.merchant.id, "live")

@@ -16,6 +16,10 @@ launcher adds them to the fake, each the way Stripe documents it, and nothing el
   method and can be confirmed again (localstripe keeps the failed charge as its latest one, so
   its status would never leave `requires_payment_method`).
 * The store stays in memory (localstripe otherwise pickles it to a shared file in /tmp).
+* Its stand-in for Stripe.js (`/js.stripe.com/v3/`, which the browser tests load through
+  STRIPE_JS_URL) gets the two calls our checkout page makes that it lacks:
+  `createPaymentMethod` and `handleNextAction` (localstripe_stripe_js.js); and POST
+  /v1/payment_methods accepts the publishable key, as Stripe's does for Stripe.js.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import argparse
 import asyncio
 import re
 import socket
+from pathlib import Path
 
 from aiohttp import web
 from localstripe import resources, server
@@ -64,6 +69,8 @@ def _payment_intent_update(cls, id, **data):
 
 resources.PaymentIntent._api_update = classmethod(_payment_intent_update)
 
+STRIPE_JS = (Path(server.__file__).with_name("localstripe-v3.js").read_text()
+             + Path(__file__).with_name("localstripe_stripe_js.js").read_text())
 _replays: dict[tuple[str, str], tuple[str, bytes, int, bytes]] = {}
 _locks: dict[tuple[str, str], asyncio.Lock] = {}
 _SEARCH = re.compile(r"^metadata\['([^']+)'\]:'((?:[^'\\]|\\.)*)'$")
@@ -85,6 +92,8 @@ def _search(request: web.Request) -> web.Response:
 async def stripe_extras(request: web.Request, handler):
     if request.method == "GET" and request.path == "/v1/payment_intents/search":
         return _search(request)
+    if request.method == "GET" and request.path == "/js.stripe.com/v3/":
+        return web.Response(text=STRIPE_JS, content_type="application/javascript")
     key = request.headers.get("Idempotency-Key")
     if request.method != "POST" or not key:
         return await handler(request)
@@ -107,7 +116,19 @@ async def stripe_extras(request: web.Request, handler):
         return response
 
 
+@web.middleware
+async def publishable_key_calls(request: web.Request, handler):
+    """Stripe.js creates payment methods with the publishable key (`key` in the body)."""
+    if request.method == "POST" and request.path == "/v1/payment_methods":
+        data = await server.get_post_data(request, remove_auth=False)
+        if isinstance(data, dict) and str(data.get("key", "")).startswith("pk_"):
+            return await handler(request)
+    return await server.auth_middleware(request, handler)
+
+
 server.app.middlewares.insert(0, stripe_extras)
+_auth = server.app.middlewares.index(server.auth_middleware)
+server.app.middlewares[_auth] = publishable_key_calls
 
 
 def main() -> None:

@@ -80,7 +80,8 @@ def test_the_3ds_card_needs_authentication_and_completing_it_succeeds(scope, cli
     assert "/gateways/sandbox/authenticate/" in pending.action_url
     assert not PaymentMethod.objects.exists()
     path = "/gateways/sandbox/authenticate/" + payment_id_of(pending.action_url)
-    assert b"Complete authentication" in client.get(path).content
+    page = client.get(path).content
+    assert b"Complete authentication" in page and b"MYR 20.00" in page  # as people read it
 
     response = client.post(path, {"decision": "approve"})
 
