@@ -1,7 +1,7 @@
 """check and track in one database round trip: their common case (docs/entitlements.md,
 Performance).
 
-The SQL function `billing_usage_record` (migration billing 0008) finds the caller's API key by
+The SQL function `billing_usage_record` (migration billing 0009) finds the caller's API key by
 its hash, the customer, the feature and its balance, and for a write takes the customer's lock
 (`cynco_customer_lock_key`, the same key as cynco.locks), re-reads the balance, decides with the
 rules of billing.entitlement_rules and appends the usage event. Outside a transaction that is

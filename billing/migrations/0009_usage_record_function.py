@@ -219,7 +219,7 @@ DROP FUNCTION IF EXISTS billing_usage_record(text, text, text, text, text, numer
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("billing", "0007_invoice_payment_gateway"),
+        ("billing", "0008_invoiceline_subscription"),
         ("cynco", "0002_customer_lock_key_function"),
     ]
 

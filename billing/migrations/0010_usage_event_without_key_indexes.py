@@ -35,7 +35,7 @@ def unindexed(to: str) -> models.ForeignKey:
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("billing", "0008_usage_record_function"),
+        ("billing", "0009_usage_record_function"),
         ("cynco", "0002_customer_lock_key_function"),
     ]
 
