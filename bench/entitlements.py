@@ -157,8 +157,9 @@ def percentile(values: list[float], share: float) -> float:
 
 
 def throughput(port: int, key: str, customers: list[str], seconds: float,
-               clients: int) -> float:
-    """Tracks per second that `clients` keep-alive clients achieve for `seconds`."""
+               clients: int, path: str = "track") -> float:
+    """Tracks (or calls of `path`) per second that `clients` keep-alive clients achieve for
+    `seconds`."""
     done = [0] * clients
     stop = time.perf_counter() + seconds
 
@@ -166,7 +167,7 @@ def throughput(port: int, key: str, customers: list[str], seconds: float,
         client = Client(port, key)
         rng = random.Random(slot)
         while time.perf_counter() < stop:
-            client.post("track", {"customer": rng.choice(customers), "feature": FEATURE})
+            client.post(path, {"customer": rng.choice(customers), "feature": FEATURE})
             done[slot] += 1
 
     started = time.perf_counter()
@@ -214,19 +215,45 @@ def backend_pids(conninfo: str) -> list[int]:
             "AND pid <> pg_backend_pid()")]
 
 
-def measured_throughput(port, key, customers, seconds, clients, server, conninfo):
-    """`throughput`, and the CPU milliseconds one track cost the web server, the database
+def measured_throughput(port, key, customers, seconds, clients, server, conninfo,
+                        path="track"):
+    """`throughput`, and the CPU milliseconds one call cost the web server, the database
     backends and the benchmark's own client threads."""
     web, database = server_pids(server), backend_pids(conninfo)
     before = cpu_seconds(web), cpu_seconds(database), resource.getrusage(resource.RUSAGE_SELF)
     started = time.perf_counter()
-    rate = throughput(port, key, customers, seconds, clients)
+    rate = throughput(port, key, customers, seconds, clients, path)
     tracks = rate * (time.perf_counter() - started)
     after = resource.getrusage(resource.RUSAGE_SELF)
     client = (after.ru_utime + after.ru_stime) - (before[2].ru_utime + before[2].ru_stime)
     cpu = {"web": cpu_seconds(web) - before[0], "database": cpu_seconds(database) - before[1],
            "client": client}
     return rate, {name: value * 1000 / tracks for name, value in cpu.items()}
+
+
+def start_server(port: int, args, env: dict) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "cynco.wsgi:application", "--bind",
+         f"127.0.0.1:{port}", "--workers", str(args.workers), "--threads",
+         str(args.threads), "--log-level", "warning"],
+        cwd=BASE_DIR, env={**env, "LOG_LEVEL": "WARNING"},
+    )
+
+
+def measure_floor(args, env: dict, conninfo: str) -> tuple[float, dict]:
+    """Requests per second and CPU ms per request of bench/floor_urls.py's minimal view on the
+    same server: what a request costs before any work."""
+    port = free_port()
+    server = start_server(port, args, {**env, "DJANGO_SETTINGS_MODULE": "floor_settings",
+                                       "PYTHONPATH": f"{BASE_DIR / 'bench'}:{BASE_DIR}"})
+    try:
+        wait_until_up(port)
+        throughput(port, "", ["c0"], 1, args.clients, "floor")  # warm the workers
+        return measured_throughput(port, "", ["c0"], args.seconds, args.clients, server,
+                                   conninfo, "floor")
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
 
 
 def wait_until_up(port: int, deadline: float = 30) -> None:
@@ -260,12 +287,7 @@ def main() -> None:
     port = free_port()
     say(f"starting gunicorn on 127.0.0.1:{port} ({args.workers} workers x "
         f"{args.threads} threads) …")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "cynco.wsgi:application", "--bind",
-         f"127.0.0.1:{port}", "--workers", str(args.workers), "--threads",
-         str(args.threads), "--log-level", "warning"],
-        cwd=BASE_DIR, env={**env, "LOG_LEVEL": "WARNING"},
-    )
+    server = start_server(port, args, env)
     results = {}
     try:
         wait_until_up(port)
@@ -301,6 +323,10 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(timeout=30)
+    say(f"measuring the floor: a minimal Django view on the same server ({args.clients} "
+        f"clients, {args.seconds:.0f}s) …")
+    results["floor/s"], cpu_floor = measure_floor(args, env, conninfo)
+    say(f"  {results['floor/s']:.0f} requests/s; CPU ms per request: " + describe(cpu_floor))
     say("measuring the pgbench baseline (single-row UPDATE, 8 clients, 10s each) …")
     results["pgbench hot row/s"] = pgbench_update_rate(conninfo, hot=True)
     say(f"  one hot row: {results['pgbench hot row/s']:.0f} updates/s")
@@ -327,6 +353,8 @@ def main() -> None:
         say(f"  {name:<24} {value:<60} [{target}] {'met' if met else 'NOT met'}")
     say(f"  CPU ms per track, hot: {describe(cpu_hot)}")
     say(f"  CPU ms per track, 1,000 customers: {describe(cpu_across)}")
+    say(f"  floor (minimal Django view, no database): {results['floor/s']:.0f} requests/s, "
+        f"CPU ms per request: {describe(cpu_floor)}")
     say(f"  load average (1 min) after the track runs: {load:.1f}")
 
 

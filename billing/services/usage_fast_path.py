@@ -89,15 +89,17 @@ def _run(params: list) -> tuple:
 
 
 def _fetch(params: list) -> tuple:
-    """Run the statement on Django's connection with a server-side binding cursor: psycopg
-    prepares it after a few runs (its `prepare_threshold`, which DATABASES OPTIONS may set),
-    so PostgreSQL no longer parses and plans it each time. Logged in `connection.queries` like
-    any statement when queries are logged."""
+    """Run the statement on Django's connection with a server-side binding cursor. On a
+    persistent connection (DB_CONN_MAX_AGE > 0) psycopg prepares it after a few runs (its
+    `prepare_threshold`), so PostgreSQL no longer parses and plans it each time; with
+    connections per request (behind PgBouncer, docs/deployment.md) nothing is prepared.
+    Logged in `connection.queries` like any statement when queries are logged."""
     connection.validate_no_broken_transaction()
     _ensure_live_connection()
+    prepare = None if connection.settings_dict["CONN_MAX_AGE"] != 0 else False
     started = time.monotonic()
     with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
-        cursor.execute(_SQL, params)
+        cursor.execute(_SQL, params, prepare=prepare)
         row = cursor.fetchone()
     if connection.queries_logged:
         connection.queries_log.append({"sql": f"{_SQL} -- {params[0]}",
