@@ -219,6 +219,7 @@ def measured_throughput(port, key, customers, seconds, clients, server, conninfo
                         path="track"):
     """`throughput`, and the CPU milliseconds one call cost the web server, the database
     backends and the benchmark's own client threads."""
+    throughput(port, key, customers, 1, clients, path)  # every worker thread connected
     web, database = server_pids(server), backend_pids(conninfo)
     before = cpu_seconds(web), cpu_seconds(database), resource.getrusage(resource.RUSAGE_SELF)
     started = time.perf_counter()
