@@ -19,6 +19,10 @@ def _key(request):
 class SecretKeyRequired(BasePermission):
     """The default: a secret key of the merchant."""
 
+    # What the OpenAPI document says of the operations behind it (cynco.api.schema).
+    described_as = "Keys: secret keys only."
+    can_forbid = True
+
     def has_permission(self, request, view) -> bool:
         if not _key(request).is_secret:
             raise Forbidden("This endpoint needs a secret key (cp_sk_…)")
@@ -27,6 +31,9 @@ class SecretKeyRequired(BasePermission):
 
 class PublishableAllowed(BasePermission):
     """A secret key, or a publishable one (the view limits what a publishable key may do)."""
+
+    described_as = "Keys: secret or publishable."
+    can_forbid = False
 
     def has_permission(self, request, view) -> bool:
         _key(request)
@@ -37,6 +44,9 @@ def publishable_with_scope(scope: str) -> type[BasePermission]:
     """A secret key, or a publishable key that the merchant granted `scope` (`track`, `portal`)."""
 
     class PublishableWithScope(BasePermission):
+        described_as = f"Keys: secret, or publishable with the `{scope}` scope."
+        can_forbid = True
+
         def has_permission(self, request, view) -> bool:
             key = _key(request)
             if key.is_secret or scope in (key.scopes or []):

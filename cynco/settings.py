@@ -143,21 +143,51 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["cynco.parsers.StrictJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "EXCEPTION_HANDLER": "cynco.errors.api_exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "cynco.api.schema.ApiAutoSchema",
     "UNAUTHENTICATED_USER": None,
     "COERCE_DECIMAL_TO_STRING": False,
 }
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Cynco Billing API",
-    "DESCRIPTION": "Subscriptions, entitlements, invoicing and a double-entry ledger. "
-    "Every response is wrapped in {success, data} or {success: false, error}.",
+    "DESCRIPTION": (
+        "Subscriptions, entitlements, invoicing and a double-entry ledger; the wire contract of "
+        "the `@cynco/billing` client. Every answer is an envelope: `{success: true, data}` "
+        "(lists add `pagination: {total, limit, offset}`) or `{success: false, error: {code, "
+        "message, details: [{field, message}]}}`. Amounts are integers in minor units; usage "
+        "amounts are numbers with at most 6 decimal places; times are ISO-8601 UTC. Send "
+        "`Authorization: Bearer <key>`; every write takes an `Idempotency-Key` header. The "
+        "optional `X-CyncoBilling-Version` header is accepted and echoed back."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
-    "COMPONENT_SPLIT_REQUEST": True,
+    # Inputs and outputs are separate serializers, so components need no `Request` twin.
+    "COMPONENT_SPLIT_REQUEST": False,
+    "ENUM_ADD_EXPLICIT_BLANK_NULL_CHOICE": False,
+    # One name per choice set used by more than one field (drf-spectacular would make one up).
+    "ENUM_NAME_OVERRIDES": {
+        "SubscriptionStatus": "billing.models.Subscription.Status",
+        "InvoiceStatus": "billing.models.Invoice.Status",
+        "ActiveOrArchived": "billing.models.Coupon.Status",
+        "CouponType": "billing.models.Coupon.Type",
+        "RewardType": "billing.models.RewardProgram.RewardType",
+        "PriceType": "billing.models.Price.Type",
+        "FeatureType": "billing.models.Feature.Type",
+        "ApiKeyType": "cynco.models.ApiKey.Type",
+        "ApiKeyStatus": ["active", "revoked"],
+        "WebhookEndpointStatus": "billing.models.WebhookEndpoint.Status",
+        "SourceType": "ledger.models.SourceType",
+        "ResetInterval": "billing.models.FeatureGrant.ResetInterval",
+        "CheckoutCompletionStatus": ["completed", "failed", "requires_action"],
+        "RequiredActionCode": ["payment_failed", "3ds_required"],
+    },
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "cynco.api.openapi_parts.finish_document",
+    ],
 }
 
 # Idempotency records are kept at least this long (API.md: at least 24 hours).

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from cynco.currencies import is_iso_currency
+from drf_spectacular.types import OpenApiTypes
+
+from billing.api.shapes.account import AnalyticsShape, RevenueMonthShape
 from billing.selectors.analytics import analytics_summary, revenue_timeline
 from cynco import clock
+from cynco.api.schema import ListOf, openapi, query_param
 from cynco.api.views import ApiView
+from cynco.currencies import is_iso_currency
 from cynco.errors import ValidationFailed
 from cynco.models import Merchant
 from cynco.responses import ok
@@ -22,6 +26,13 @@ def _months(raw: str | None) -> int:
 
 
 class AnalyticsView(ApiView):
+    @openapi("analytics_get", summary="Headline figures, or revenue month by month",
+             query=[query_param("view", "summary (default) or timeline.",
+                                enum=["summary", "timeline"]),
+                    query_param("months", f"Timeline months, 1-{MAX_MONTHS} (default 12).",
+                                type=OpenApiTypes.INT),
+                    query_param("currency", "ISO 4217 code (default: the merchant's).")],
+             data=(AnalyticsShape, ListOf(RevenueMonthShape)))
     def get(self, request):
         params = request.query_params
         view = params.get("view", "summary")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from billing.api.shapes.account import AuditEventShape
 from billing.models import AuditEvent
 from billing.selectors.audit import audit_events
+from cynco.api.schema import PageOf, openapi, query_param
 from cynco.api.views import ApiView
 from cynco.responses import page_of, paginated
 
@@ -25,6 +27,11 @@ def audit_event_data(row: AuditEvent) -> dict:
 
 
 class AuditView(ApiView):
+    @openapi("audit_list", summary="The audit trail, newest first",
+             query=[query_param("subscription", "Only this subscription's (`psub_…`)."),
+                    query_param("customer_map_id", "Only this customer's (`pcm_…`)."),
+                    query_param("event", "Only this event, e.g. subscription.created.")],
+             data=PageOf(AuditEventShape))
     def get(self, request):
         page = page_of(request)
         params = request.query_params

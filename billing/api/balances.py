@@ -6,11 +6,13 @@ from decimal import Decimal
 
 from rest_framework import serializers
 
+from billing.api.shapes.entitlements import BalanceShape, EntityShape
 from billing.api.usage import StrictChoiceField, parsed
 from billing.models import Balance, Entity
 from billing.selectors.entitlements import customer_entities
 from billing.services import entities, manual_balances
 from billing.services.usage import standing_of
+from cynco.api.schema import DELETED, PageOf, openapi, query_param
 from cynco.api.views import ApiView
 from cynco.errors import ValidationFailed
 from cynco.fields import (
@@ -74,6 +76,8 @@ def entity_output(entity: Entity) -> dict:
 
 
 class BalanceCreateView(ApiView):
+    @openapi("balance_create", summary="Grant a customer a balance of a feature",
+             input=BalanceCreateInput, data=BalanceShape, errors=(404,))
     def post(self, request):
         values = parsed(BalanceCreateInput, request)
         balance = manual_balances.balance_grant_create(
@@ -84,6 +88,8 @@ class BalanceCreateView(ApiView):
 
 
 class BalanceUpdateView(ApiView):
+    @openapi("balance_update", summary="Set a balance's usage or what is left of it",
+             input=BalanceUpdateInput, data=BalanceShape, errors=(404,))
     def post(self, request):
         values = parsed(BalanceUpdateInput, request)
         balance = manual_balances.balance_set(
@@ -94,6 +100,9 @@ class BalanceUpdateView(ApiView):
 
 
 class EntitiesView(ApiView):
+    @openapi("entities_list", summary="A customer's entities",
+             query=[query_param("customer", "The customer's external id.", required=True)],
+             data=PageOf(EntityShape), errors=(404,))
     def get(self, request):
         customer = request.query_params.get("customer")
         if not customer:
@@ -103,6 +112,9 @@ class EntitiesView(ApiView):
         return paginated([entity_output(e) for e in page.slice(rows)], total=rows.count(),
                          page=page)
 
+    @openapi("entity_create", summary="Create an entity (counts one unit of its feature)",
+             description="402 LIMIT_EXCEEDED when no unit is left and overage is not allowed.",
+             input=EntityInput, data=EntityShape, status=201, errors=(402, 404))
     def post(self, request):
         values = parsed(EntityInput, request)
         entity = entities.entity_create(
@@ -112,6 +124,9 @@ class EntitiesView(ApiView):
         )
         return ok(entity_output(entity), status=201)
 
+    @openapi("entity_delete", summary="Delete an entity (gives its unit back)",
+             description="The entity is named in the JSON body, as the client sends it.",
+             input=EntityDeleteInput, data=DELETED, errors=(404,))
     def delete(self, request):
         values = parsed(EntityDeleteInput, request)
         entities.entity_delete(scope=self.scope, customer=values["customer"],

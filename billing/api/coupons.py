@@ -10,10 +10,12 @@ from django.db.models import Q
 
 from billing.api.actors import actor_of
 from billing.api.coupon_input import CouponCreateInput, CouponUpdateInput, CouponValidateInput
+from billing.api.shapes.promotions import ArchivedShape, CouponShape, CouponValidationShape
 from billing.models import Coupon, Product
 from billing.selectors.coupons import coupon_get, coupon_parties, coupons_of
 from billing.services import coupons as coupon_services
 from cynco import clock
+from cynco.api.schema import PageOf, openapi
 from cynco.api.views import ApiView
 from cynco.errors import ValidationFailed
 from cynco.permissions import PublishableAllowed
@@ -76,6 +78,8 @@ def restricted_products(scope: Scope, refs: list[str]) -> list[Product]:
 
 
 class CouponsView(ApiView):
+    @openapi("coupon_create", summary="Create a coupon", input=CouponCreateInput,
+             data=CouponShape, status=201)
     def post(self, request):
         data = CouponCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -87,6 +91,7 @@ class CouponsView(ApiView):
         )
         return ok(coupon_data(coupon_get(self.scope, coupon.id)), status=201)
 
+    @openapi("coupons_list", summary="Coupons", data=PageOf(CouponShape))
     def get(self, request):
         page = page_of(request)
         coupons = coupons_of(self.scope)
@@ -96,9 +101,14 @@ class CouponsView(ApiView):
 
 
 class CouponView(ApiView):
+    @openapi("coupon_get", summary="One coupon", data=CouponShape, errors=(404,))
     def get(self, request, coupon_id):
         return ok(coupon_data(coupon_get(self.scope, coupon_id)))
 
+    @openapi("coupon_update", summary="Change a coupon's name, status, limits or end",
+             description="`status: archived` archives it, as DELETE does. The code, type, "
+                         "value, duration, products and start cannot change (422).",
+             input=CouponUpdateInput, data=CouponShape, errors=(404,))
     def patch(self, request, coupon_id):
         data = CouponUpdateInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -108,6 +118,9 @@ class CouponView(ApiView):
         )
         return ok(coupon_data(coupon))
 
+    @openapi("coupon_archive", summary="Archive a coupon",
+             description="Subscriptions it already discounts keep their discount.",
+             data=ArchivedShape, errors=(404,))
     def delete(self, request, coupon_id):
         coupon_services.coupon_archive(
             scope=self.scope, coupon_id=coupon_id, actor=actor_of(request)
@@ -124,6 +137,8 @@ class CouponValidateView(ApiView):
 
     permission_classes = [PublishableAllowed]
 
+    @openapi("coupon_validate", summary="Would this code discount this purchase?",
+             input=CouponValidateInput, data=CouponValidationShape)
     def post(self, request):
         data = CouponValidateInput(data=request.data)
         data.is_valid(raise_exception=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from billing.api.shapes.customers import CustomerStateShape
 from billing.selectors.customers import (
     CustomerHoldings,
     customer_find,
@@ -17,6 +18,7 @@ from billing.selectors.customers import (
 from billing.services import customers as customer_services
 from billing.services.subscriptions import summary_data
 from cynco import clock
+from cynco.api.schema import DELETED, PageOf, openapi, query_param
 from cynco.api.views import ApiView
 from cynco.errors import ValidationFailed
 from cynco.fields import StrictCharField, StrictJSONObjectField, usage_number
@@ -97,6 +99,11 @@ class CustomersView(ApiView):
             values["name"] = values["name"] or None
         return values
 
+    @openapi("customers_list", summary="One customer by id, or the list",
+             description="With `id`: that customer's CustomerState (publishable keys may do "
+                         "only this). Without: the customers, paginated (secret keys).",
+             query=[query_param("id", "The customer's external id.")],
+             data=(CustomerStateShape, PageOf(CustomerStateShape)), errors=(403, 404))
     def get(self, request):
         external_id = request.query_params.get("id")
         if external_id is not None:
@@ -108,6 +115,8 @@ class CustomersView(ApiView):
             self._states(list(page.slice(customers))), total=customers.count(), page=page
         )
 
+    @openapi("customer_create", summary="Get or create a customer (safe on every login)",
+             input=CustomerInput, data=CustomerStateShape, status=(200, 201), secret_only=True)
     def post(self, request):
         require_secret(request, "create customers")
         values = self._input(request)
@@ -116,6 +125,8 @@ class CustomersView(ApiView):
         )
         return ok(self._states([customer])[0], status=201 if created else 200)
 
+    @openapi("customer_update", summary="Update a customer", input=CustomerInput,
+             data=CustomerStateShape, errors=(404,), secret_only=True)
     def put(self, request):
         require_secret(request, "update customers")
         values = self._input(request)
@@ -124,6 +135,9 @@ class CustomersView(ApiView):
         )
         return ok(self._states([customer])[0])
 
+    @openapi("customer_delete", summary="Delete a customer",
+             query=[query_param("id", "The customer's external id.", required=True)],
+             data=DELETED, errors=(404,), secret_only=True)
     def delete(self, request):
         require_secret(request, "delete customers")
         external_id = request.query_params.get("id")

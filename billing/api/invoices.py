@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from billing.api.shapes.subscriptions import InvoiceShape
 from billing.models import Invoice
 from billing.selectors.customers import customer_find
 from billing.selectors.subscriptions import invoice_find, invoice_hosted_url, invoices_list
+from cynco.api.schema import PageOf, openapi, query_param
 from cynco.api.views import ApiView
 from cynco.errors import ValidationFailed
 from cynco.fields import usage_number
@@ -42,6 +44,11 @@ def invoice_data(invoice: Invoice) -> dict:
 
 
 class InvoicesView(ApiView):
+    @openapi("invoices_list", summary="Invoices, newest first",
+             query=[query_param("customer", "Only this customer's (external id)."),
+                    query_param("status", "Comma-separated statuses: "
+                                          f"{', '.join(Invoice.Status.values)}.")],
+             data=PageOf(InvoiceShape), errors=(404,))
     def get(self, request):
         page = page_of(request)
         external_id = request.query_params.get("customer")
@@ -56,5 +63,6 @@ class InvoicesView(ApiView):
 
 
 class InvoiceView(ApiView):
+    @openapi("invoice_get", summary="One invoice", data=InvoiceShape, errors=(404,))
     def get(self, request, invoice_id):
         return ok(invoice_data(invoice_find(self.scope, invoice_id)))

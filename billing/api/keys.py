@@ -11,7 +11,9 @@ from rest_framework import serializers
 
 from billing.api.actors import actor_of
 from billing.api.query import required_query_param
+from billing.api.shapes.account import ApiKeyShape, NewApiKeyShape, RevokedShape
 from billing.services.api_keys import api_key_issue, api_key_withdraw
+from cynco.api.schema import ListOf, openapi, query_param
 from cynco.api.views import ApiView
 from cynco.errors import Forbidden
 from cynco.fields import StrictCharField
@@ -52,6 +54,11 @@ def creatable_environments(caller: ApiKey) -> list[str]:
 class ApiKeysView(ApiView):
     idempotency_redacted_fields = ("rawKey",)
 
+    @openapi("api_key_create", summary="Create an API key (its raw key shown once)",
+             description="A live secret key may create test keys; a test key may not create "
+                         "live ones (403). Publishable keys may carry the `track` and `portal` "
+                         "scopes.",
+             input=ApiKeyCreateInput, data=NewApiKeyShape, status=201)
     def post(self, request):
         data = ApiKeyCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -69,10 +76,15 @@ class ApiKeysView(ApiView):
         )
         return ok({**api_key_data(key), "rawKey": raw}, status=201)
 
+    @openapi("api_keys_list", summary="The keys of this environment",
+             data=ListOf(ApiKeyShape))
     def get(self, request):
         keys = ApiKey.objects.for_scope(self.scope)
         return ok([api_key_data(key) for key in keys])
 
+    @openapi("api_key_revoke", summary="Revoke a key (it stops working at once)",
+             query=[query_param("id", "The key's id (`pak_…`).", required=True)],
+             data=RevokedShape, errors=(404,))
     def delete(self, request):
         key_id = required_query_param(request, "id")
         api_key_withdraw(scope=self.scope, key_id=key_id, actor=actor_of(request))

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 from billing.api.catalog_output import feature_data, price_data
-from cynco.money import format_money
+from billing.api.shapes.catalog import PlanShape, PricingTableShape
 from billing.selectors.catalog import products_with_terms
 from billing.selectors.customers import customer_find
 from billing.selectors.plans import Eligibility, plans_eligibility
 from cynco import clock
+from cynco.api.schema import PageOf, openapi, query_param
 from cynco.api.views import ApiView
+from cynco.money import format_money
 from cynco.permissions import PublishableAllowed
 from cynco.responses import ok, page_of, paginated
 
 UNGROUPED = "default"
+CUSTOMER_QUERY = [query_param("customer", "A customer's external id: adds what subscribing "
+                                          "would be for them (customerEligibility).")]
 PLAN_PRICE_KEYS = (
     "id", "name", "amount", "currency", "billingInterval", "billingIntervalCount", "trialDays",
     "setupFee",
@@ -86,6 +90,8 @@ class CatalogForCustomerView(ApiView):
 
 
 class PlansView(CatalogForCustomerView):
+    @openapi("plans_list", summary="Plans, with a customer's eligibility",
+             query=CUSTOMER_QUERY, data=PageOf(PlanShape), errors=(404,))
     def get(self, request):
         page = page_of(request)
         products, eligibility = self.products_and_eligibility(request)
@@ -95,6 +101,8 @@ class PlansView(CatalogForCustomerView):
 
 
 class PricingTableView(CatalogForCustomerView):
+    @openapi("pricing_table_get", summary="The pricing table", query=CUSTOMER_QUERY,
+             data=PricingTableShape, errors=(404,))
     def get(self, request):
         products, eligibility = self.products_and_eligibility(request)
         with_customer = eligibility is not None

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from django.urls import reverse
 
+from billing.api.shapes.account import PortalLinkShape
 from billing.selectors.customers import customer_find
+from cynco.api.schema import openapi, query_param
 from cynco.api.views import ApiView
 from cynco.errors import ValidationFailed
 from cynco.links import LinkTarget, absolute_url, make_token
@@ -26,6 +28,9 @@ def portal_url(customer) -> str:
 class PortalLinkView(ApiView):
     permission_classes = [publishable_with_scope("portal")]
 
+    @openapi("portal_link_get", summary="A signed link to the customer's billing portal",
+             query=[query_param("customer", "The customer's external id.", required=True)],
+             data=PortalLinkShape, errors=(404,))
     def get(self, request):
         external_id = request.query_params.get("customer")
         if not external_id:

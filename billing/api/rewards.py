@@ -14,12 +14,18 @@ from rest_framework import serializers
 from billing.api.actors import actor_of
 from billing.api.coupon_input import code_field, count_field
 from billing.api.product_input import MAX_AMOUNT, CurrencyField
+from billing.api.shapes.promotions import (
+    ReferralCodeShape,
+    ReferralRedemptionShape,
+    RewardProgramShape,
+)
 from billing.models import RewardProgram
 from billing.selectors.catalog import product_find
 from billing.selectors.customers import customer_find
 from billing.selectors.rewards import referral_codes_of, reward_programs_of
 from billing.services import rewards as reward_services
 from cynco import clock
+from cynco.api.schema import PageOf, openapi, query_param
 from cynco.api.views import ApiView
 from cynco.errors import ProductNotFound, ValidationFailed
 from cynco.fields import StrictCharField, StrictIntegerField, StrictJSONObjectField
@@ -109,6 +115,11 @@ def _parsed(serializer_class, request) -> dict:
 
 
 class RewardsView(ApiView):
+    @openapi("rewards_list", summary="Reward programs, or a referrer's codes",
+             description="Without `customer`: the programs. With it: that customer's referral "
+                         "codes.",
+             query=[query_param("customer", "A referrer's external id.")],
+             data=(PageOf(RewardProgramShape), PageOf(ReferralCodeShape)), errors=(404,))
     def get(self, request):
         page = page_of(request)
         customer_ref = request.query_params.get("customer")
@@ -122,6 +133,16 @@ class RewardsView(ApiView):
             [program_data(p) for p in page.slice(programs)], total=programs.count(), page=page
         )
 
+    @openapi("rewards_create", summary="Create a program, create a code, or redeem a code",
+             description="No `action`: the body is a RewardProgramInput and the answer a "
+                         "RewardProgram. `action=code`: ReferralCodeInput, answered with a "
+                         "ReferralCode. `action=redeem`: ReferralRedeemInput; both customers "
+                         "are rewarded in one transaction.",
+             query=[query_param("action", "What to do besides creating a program.",
+                                enum=list(ACTIONS))],
+             input=(ProgramInput, CodeInput, RedeemInput),
+             data=(RewardProgramShape, ReferralCodeShape, ReferralRedemptionShape),
+             status=(200, 201), errors=(404,))
     def post(self, request):
         action = request.query_params.get("action")
         if action is None:

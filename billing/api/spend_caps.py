@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from billing.api.shapes.entitlements import ProductSpendCapShape, SpendCapStatusShape
 from billing.api.usage import StrictChoiceField, parsed
 from billing.selectors.entitlements import spend_cap_status
 from billing.services import spend_caps
+from cynco.api.schema import openapi, query_param
 from cynco.api.views import ApiView
 from cynco.errors import ValidationFailed
 from cynco.fields import StrictCharField, StrictIntegerField
@@ -34,6 +36,10 @@ class ProductCapInput(serializers.Serializer):
 
 
 class SpendCapsView(ApiView):
+    @openapi("spend_cap_get", summary="A customer's spend cap on a feature's overage",
+             query=[query_param("customer", "The customer's external id.", required=True),
+                    query_param("feature", "The feature's slug.", required=True)],
+             data=SpendCapStatusShape, errors=(404,))
     def get(self, request):
         names = ("customer", "feature")
         missing = [name for name in names if not request.query_params.get(name)]
@@ -45,6 +51,12 @@ class SpendCapsView(ApiView):
             )
         return ok(spend_cap_status(self.scope, *(request.query_params[n] for n in names)))
 
+    @openapi("spend_cap_set", summary="Set a customer's spend cap, or a product's default",
+             description="`capCents: null` removes the cap. With `scope: product` the body is a "
+                         "ProductSpendCapInput and sets the default for the product's "
+                         "subscribers.",
+             input=(CustomerCapInput, ProductCapInput),
+             data=(SpendCapStatusShape, ProductSpendCapShape), errors=(404,))
     def post(self, request):
         if isinstance(request.data, dict) and "scope" in request.data:
             values = parsed(ProductCapInput, request)

@@ -3,6 +3,7 @@ wrong JSON types are 422). Unknown keys are ignored (docs/client-wire-format.md 
 
 from __future__ import annotations
 
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from rest_framework import serializers
 
 from cynco.fields import (
@@ -48,6 +49,17 @@ class CustomerRef(serializers.Field):
             inline.is_valid(raise_exception=True)
             return {**inline.validated_data, "inline": True}
         self.fail("invalid")
+
+
+class CustomerRefSchema(OpenApiSerializerFieldExtension):
+    """`customer` in the OpenAPI document: a string, or an InlineCustomer object."""
+
+    target_class = CustomerRef
+
+    def map_serializer_field(self, auto_schema, direction):
+        inline = auto_schema.resolve_serializer(InlineCustomer, direction)
+        return {"oneOf": [{"type": "string", "minLength": 1, "maxLength": 255,
+                           "description": "The customer's external id."}, inline.ref]}
 
 
 class CarryOver(serializers.Serializer):

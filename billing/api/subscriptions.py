@@ -3,6 +3,13 @@
 
 from __future__ import annotations
 
+from billing.api.shapes.customers import SubscriptionRowShape
+from billing.api.shapes.subscriptions import (
+    CancelResultShape,
+    PreviewResultShape,
+    SubscribeResultShape,
+    SubscriptionUpdateResultShape,
+)
 from billing.api.subscription_input import (
     CancelInput,
     MultiAttachInput,
@@ -29,6 +36,7 @@ from billing.services.subscription_updates import (
 )
 from billing.services.subscriptions import summary_data
 from cynco import clock, idempotency
+from cynco.api.schema import PageOf, openapi, query_param
 from cynco.api.views import ApiView
 from cynco.errors import Forbidden, NotFound, ValidationFailed
 from cynco.permissions import PublishableAllowed
@@ -85,6 +93,10 @@ class MultiAttachView(ApiView):
     permission_classes = [PublishableAllowed]
     idempotency_atomic = False  # commits before the gateway is called
 
+    @openapi("multi_attach", summary="Subscribe to several products at once (all or nothing)",
+             description="One checkout or one charge for all of them; a publishable key always "
+                         "gets a checkout URL.",
+             input=MultiAttachInput, data=SubscribeResultShape, errors=(403, 404))
     def post(self, request):
         values = valid(MultiAttachInput, request.data)
         publishable = not request.auth.is_secret
@@ -105,6 +117,11 @@ class SubscribeView(ApiView):
     permission_classes = [PublishableAllowed]
     idempotency_atomic = False  # commits before the gateway is called
 
+    @openapi("subscribe", summary="Subscribe a customer to a product",
+             description="New plan, upgrade (now, prorated), downgrade (scheduled at period "
+                         "end), add-on or one-time purchase. A publishable key only ever gets a "
+                         "checkout URL and may not create customers inline.",
+             input=SubscribeInput, data=SubscribeResultShape, errors=(403, 404))
     def post(self, request):
         values = valid(SubscribeInput, request.data)
         publishable = not request.auth.is_secret
@@ -133,6 +150,8 @@ class SubscribeView(ApiView):
 class PreviewView(ApiView):
     permission_classes = [PublishableAllowed]
 
+    @openapi("subscribe_preview", summary="What subscribing would charge (no side effects)",
+             input=PreviewInput, data=PreviewResultShape, errors=(404,))
     def post(self, request):
         values = valid(PreviewInput, request.data)
         customer = customer_find(self.scope, values["customer"])
@@ -143,6 +162,8 @@ class PreviewView(ApiView):
 
 
 class CancelView(ApiView):
+    @openapi("cancel", summary="Cancel one product's subscription, or all",
+             input=CancelInput, data=CancelResultShape, errors=(404,))
     def post(self, request):
         values = valid(CancelInput, request.data)
         customer = customer_find(self.scope, values["customer"])
@@ -156,6 +177,10 @@ class CancelView(ApiView):
 
 
 class SubscriptionsView(ApiView):
+    @openapi("subscriptions_list", summary="Subscriptions, newest first",
+             query=[query_param("status", "Comma-separated statuses, e.g. active,trialing: "
+                                          f"{', '.join(Subscription.Status.values)}.")],
+             data=PageOf(SubscriptionRowShape))
     def get(self, request):
         page = page_of(request)
         statuses = [s for s in request.query_params.get("status", "").split(",") if s]
@@ -207,6 +232,10 @@ class UpdateViewBase(ApiView):
 
 
 class SubscriptionUpdateView(UpdateViewBase):
+    @openapi("subscription_update", summary="Cancel, uncancel, pause, resume or change quantity",
+             description="`cancel_immediately` ends access now and refunds the unused part of "
+                         "the period (`refundAmount`).",
+             input=UpdateInput, data=SubscriptionUpdateResultShape, errors=(404,))
     def post(self, request):
         customer, product, change = self.change_of(request)
         subscription, plan = subscription_update(
@@ -217,6 +246,8 @@ class SubscriptionUpdateView(UpdateViewBase):
 
 
 class SubscriptionPreviewUpdateView(UpdateViewBase):
+    @openapi("subscription_preview_update", summary="What an update would do (no side effects)",
+             input=UpdateInput, data=SubscriptionUpdateResultShape, errors=(404,))
     def post(self, request):
         customer, product, change = self.change_of(request)
         subscription = subscription_for(customer, product)

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from rest_framework import serializers
 
+from billing.api.shapes.subscriptions import ClockAdvanceShape, CheckoutCompletionShape
 from billing.api.subscription_input import StrictDateTimeField
 from billing.services.audit import Actor
 from billing.services.checkouts import checkout_find, checkout_pay_with_card
@@ -14,6 +15,7 @@ from billing.services.subscriptions import summary_data
 from billing.services.test_clock import test_clock_advance
 from cynco import clock
 from cynco.api.clock import require_test_environment
+from cynco.api.schema import openapi
 from cynco.api.views import ApiView
 from cynco.errors import ValidationFailed
 from cynco.fields import StrictCharField, StrictIntegerField
@@ -34,6 +36,11 @@ class AdvanceInput(serializers.Serializer):
 class CheckoutCompleteView(ApiView):
     idempotency_atomic = False  # pays through the gateway
 
+    @openapi("test_checkout_complete", summary="Pay a sandbox checkout with a test card",
+             description="4242424242424242 succeeds; 4000000000000002 is declined; "
+                         "4000002760003184 needs 3-D Secure; 4000000000000341 saves but every "
+                         "later charge is declined. Test-mode keys only (403 with a live key).",
+             input=CompleteInput, data=CheckoutCompletionShape, errors=(404,))
     def post(self, request, checkout_id):
         require_test_environment(self)
         values = CompleteInput(data=request.data)
@@ -57,6 +64,11 @@ class CheckoutCompleteView(ApiView):
 class ClockAdvanceView(ApiView):
     idempotency_atomic = False  # renewals charge cards
 
+    @openapi("test_clock_advance", summary="Move the test clock forward and run what falls due",
+             description="Give exactly one of `to` and `seconds`. Renewals, invoices, trial "
+                         "ends, dunning, lock releases and checkout expiries that fall due run "
+                         "before the answer. Test-mode keys only (403 with a live key).",
+             input=AdvanceInput, data=ClockAdvanceShape)
     def post(self, request):
         require_test_environment(self)
         values = AdvanceInput(data=request.data)

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from billing.api.shapes.entitlements import UsageTimelineShape
 from billing.api.usage import StrictChoiceField, parsed
 from billing.selectors.entitlements import GROUPS, RANGE_DAYS, usage_timeline
 from cynco import clock
+from cynco.api.schema import openapi
 from cynco.api.views import ApiView
 from cynco.fields import StrictCharField
 from cynco.responses import ok
@@ -21,6 +23,8 @@ class EventsInput(serializers.Serializer):
 
 
 class EventsView(ApiView):
+    @openapi("usage_events", summary="A customer's usage of a feature over time",
+             input=EventsInput, data=UsageTimelineShape, errors=(404,))
     def post(self, request):
         values = parsed(EventsInput, request)
         return ok(usage_timeline(

@@ -6,10 +6,12 @@ from rest_framework import serializers
 
 from billing.api.actors import actor_of
 from billing.api.query import required_query_param
+from billing.api.shapes.account import NewWebhookEndpointShape, WebhookEndpointShape
 from billing.models import WebhookEndpoint
 from billing.models.webhooks import URL_MAX_LENGTH
 from billing.selectors.webhooks import webhook_endpoints
 from billing.services.webhooks import webhook_endpoint_create, webhook_endpoint_delete
+from cynco.api.schema import DELETED, PageOf, openapi, query_param
 from cynco.api.views import ApiView
 from cynco.fields import StrictCharField
 from cynco.responses import ok, page_of, paginated
@@ -41,6 +43,9 @@ class WebhooksView(ApiView):
     # with the idempotency record.
     idempotency_redacted_fields = ("secret",)
 
+    @openapi("webhook_create", summary="Register a webhook endpoint (its secret shown once)",
+             description="Without `events` (or with null) it receives every event type.",
+             input=WebhookEndpointInput, data=NewWebhookEndpointShape, status=201)
     def post(self, request):
         data = WebhookEndpointInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -52,12 +57,17 @@ class WebhooksView(ApiView):
         )
         return ok({**webhook_endpoint_data(endpoint), "secret": endpoint.secret}, status=201)
 
+    @openapi("webhooks_list", summary="Webhook endpoints (secrets left out)",
+             data=PageOf(WebhookEndpointShape))
     def get(self, request):
         page = page_of(request)
         endpoints = webhook_endpoints(scope=self.scope)
         items = [webhook_endpoint_data(endpoint) for endpoint in page.slice(endpoints)]
         return paginated(items, total=endpoints.count(), page=page)
 
+    @openapi("webhook_delete", summary="Delete a webhook endpoint",
+             query=[query_param("id", "The endpoint's id (`pwh_…`).", required=True)],
+             data=DELETED, errors=(404,))
     def delete(self, request):
         endpoint_id = required_query_param(request, "id")
         webhook_endpoint_delete(scope=self.scope, endpoint_id=endpoint_id, actor=actor_of(request))

@@ -1,6 +1,9 @@
 """`GET /test/clock`: the test environment's business time (test keys only)."""
 
+from rest_framework import serializers
+
 from cynco import clock
+from cynco.api.schema import openapi, shape
 from cynco.api.views import ApiView
 from cynco.errors import Forbidden
 from cynco.permissions import PublishableAllowed
@@ -15,6 +18,8 @@ def require_test_environment(view) -> None:
 class TestClockView(ApiView):
     permission_classes = [PublishableAllowed]
 
+    @openapi("test_clock_get", summary="The test environment's business time",
+             data=shape("TestClock", now=serializers.DateTimeField()), errors=(403,))
     def get(self, request):
         require_test_environment(self)
         return ok({"now": clock.now(self.scope)})

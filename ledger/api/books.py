@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
-
+from cynco.api.schema import PageOf, openapi
 from cynco.api.views import ApiView
 from cynco.responses import ok, page_of, paginated
 from ledger.api.queries import EntriesQuery, parsed
+from ledger.api.shapes import AccountShape, JournalEntryShape
 from ledger.models import JournalEntry
 from ledger.selectors.entries import accounts_with_balances, journal_entries, journal_entry
 
@@ -42,7 +41,8 @@ def _debits_first(line) -> tuple:
 
 
 class AccountsView(ApiView):
-    @extend_schema(responses=OpenApiTypes.OBJECT, summary="Chart of accounts with balances")
+    @openapi("ledger_accounts_list", summary="Chart of accounts with balances",
+             data=PageOf(AccountShape))
     def get(self, request):
         page = page_of(request)
         accounts = accounts_with_balances(scope=self.scope)
@@ -52,9 +52,8 @@ class AccountsView(ApiView):
 
 
 class JournalEntriesView(ApiView):
-    @extend_schema(parameters=[EntriesQuery], responses=OpenApiTypes.OBJECT,
-                   operation_id="v1_ledger_journal_entries_list",
-                   summary="Journal entries, newest first")
+    @openapi("ledger_journal_entries_list", summary="Journal entries, newest first",
+             query=EntriesQuery, data=PageOf(JournalEntryShape))
     def get(self, request):
         page = page_of(request)
         query = parsed(EntriesQuery, request)
@@ -70,6 +69,7 @@ class JournalEntriesView(ApiView):
 
 
 class JournalEntryView(ApiView):
-    @extend_schema(responses=OpenApiTypes.OBJECT, summary="One journal entry with its lines")
+    @openapi("ledger_journal_entry_get", summary="One journal entry with its lines",
+             data=JournalEntryShape, errors=(404,))
     def get(self, request, entry_id: str):
         return ok(entry_data(journal_entry(scope=self.scope, entry_id=entry_id)))

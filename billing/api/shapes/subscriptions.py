@@ -1,0 +1,141 @@
+"""SubscribeResult, PreviewResult, subscription changes, cancel, invoices and the test helpers'
+answers (API.md, Core; Subscriptions; Billing; Beyond the client)."""
+
+from __future__ import annotations
+
+from rest_framework import serializers as s
+
+from billing.api.shapes.customers import SubscriptionSummaryShape, usage_number
+from billing.models import Invoice, InvoiceLine
+from billing.services.test_clock import RAN_KEYS
+
+
+class RequiredActionShape(s.Serializer):
+    code = s.ChoiceField(choices=["payment_failed", "3ds_required"])
+    reason = s.CharField()
+
+
+class SubscribeResultShape(s.Serializer):
+    """What subscribing did. `url` is always there when `action` is `checkout` (send the
+    customer there); optional keys are left out when they do not apply."""
+
+    action = s.ChoiceField(choices=["checkout", "activated", "scheduled", "noop"])
+    url = s.URLField(required=False)
+    checkoutUrl = s.URLField(required=False, help_text="This server's own checkout page.")
+    checkoutId = s.CharField(required=False)
+    subscription = SubscriptionSummaryShape(required=False)
+    effectiveAt = s.DateTimeField(required=False)
+    prorationAmount = s.IntegerField(required=False, help_text="Net charged for an upgrade.")
+    discountAmount = s.IntegerField(required=False)
+    requiredAction = RequiredActionShape(required=False)
+
+
+class PreviewLineShape(s.Serializer):
+    title = s.CharField()
+    description = s.CharField(allow_blank=True)
+    amount = s.IntegerField()
+
+
+class ProrationShape(s.Serializer):
+    creditAmount = s.IntegerField()
+    chargeAmount = s.IntegerField()
+
+
+class TrialShape(s.Serializer):
+    trialDays = s.IntegerField()
+    trialEnd = s.DateTimeField()
+
+
+class PreviewResultShape(s.Serializer):
+    """What subscribing now would do, priced exactly as subscribe prices it; no side
+    effects. `discountAmount` only when a `couponCode` was given."""
+
+    scenario = s.ChoiceField(choices=["new", "upgrade", "downgrade", "active", "scheduled",
+                                      "canceled"])
+    amountDue = s.IntegerField()
+    total = s.IntegerField()
+    lineItems = PreviewLineShape(many=True)
+    proration = ProrationShape(allow_null=True)
+    trial = TrialShape(allow_null=True)
+    currentPlan = s.CharField(allow_null=True, help_text="Slug of the plan held now.")
+    targetPlan = s.CharField()
+    discountAmount = s.IntegerField(required=False)
+
+
+class UpdatedSubscriptionShape(s.Serializer):
+    id = s.CharField()
+    status = s.CharField()
+    productSlug = s.CharField()
+    quantity = s.IntegerField()
+
+
+class SubscriptionUpdateResultShape(s.Serializer):
+    """`action` is `preview` from preview-update (which changes nothing)."""
+
+    updated = s.BooleanField()
+    action = s.ChoiceField(choices=["canceled", "uncanceled", "canceled_immediately", "paused",
+                                    "resumed", "quantity_updated", "preview"])
+    subscription = UpdatedSubscriptionShape()
+    lineItems = PreviewLineShape(many=True)
+    total = s.IntegerField()
+    refundAmount = s.IntegerField(required=False)
+    effectiveAt = s.DateTimeField(required=False)
+
+
+class CancelResultShape(s.Serializer):
+    canceled = s.BooleanField()
+    effectiveAt = s.DateTimeField(allow_null=True, help_text="When the last access ends.")
+
+
+class InvoiceLineShape(s.Serializer):
+    type = s.ChoiceField(choices=InvoiceLine.Type.choices)
+    description = s.CharField(allow_blank=True)
+    quantity = usage_number()
+    unitAmount = s.IntegerField()
+    amount = s.IntegerField()
+    periodStart = s.DateTimeField(allow_null=True)
+    periodEnd = s.DateTimeField(allow_null=True)
+
+
+class InvoiceShape(s.Serializer):
+    """Amounts in minor units; `hostedUrl` is a signed page the customer can open and print."""
+
+    id = s.CharField()
+    number = s.CharField(allow_null=True)
+    status = s.ChoiceField(choices=Invoice.Status.choices)
+    customerId = s.CharField()
+    subscriptionId = s.CharField(allow_null=True)
+    currency = s.CharField()
+    lines = InvoiceLineShape(many=True)
+    subtotal = s.IntegerField()
+    discountAmount = s.IntegerField()
+    taxAmount = s.IntegerField()
+    total = s.IntegerField()
+    amountPaid = s.IntegerField()
+    amountDue = s.IntegerField()
+    periodStart = s.DateTimeField(allow_null=True)
+    periodEnd = s.DateTimeField(allow_null=True)
+    createdAt = s.DateTimeField()
+    dueAt = s.DateTimeField(allow_null=True)
+    paidAt = s.DateTimeField(allow_null=True)
+    hostedUrl = s.URLField()
+
+
+class CheckoutCompletionShape(s.Serializer):
+    checkoutId = s.CharField()
+    status = s.ChoiceField(choices=["completed", "failed", "requires_action"])
+    subscription = SubscriptionSummaryShape(required=False)
+    requiredAction = RequiredActionShape(required=False)
+    url = s.URLField(required=False, help_text="Where to complete 3-D Secure.")
+
+
+class ClockRanShape(s.Serializer):
+    """How many of each job ran."""
+
+    def get_fields(self):
+        return {key: s.IntegerField() for key in RAN_KEYS}
+
+
+class ClockAdvanceShape(s.Serializer):
+    now = s.DateTimeField(help_text="The test clock after the move.")
+    ran = ClockRanShape()
