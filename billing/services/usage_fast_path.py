@@ -56,8 +56,9 @@ class UsageCall:
 
 def usage_fast(call: UsageCall) -> Answer | None:
     """The answer of `call` when the one-statement path could give it, else None (nothing was
-    read for good or written: run the full path). Raises ConcurrentRequest (429) when the
-    customer's lock was busy for CUSTOMER_LOCK_WAIT_SECONDS."""
+    read for good or written: run the full path). A write takes the customer's lock (as
+    lock_customer, inside the statement) and posts no ledger entry. Raises ConcurrentRequest
+    (429) when the lock was busy for CUSTOMER_LOCK_WAIT_SECONDS."""
     wall = wall_now()
     params = [
         call.mode, hash_key(call.raw_key), call.customer, call.feature, call.entity_key,
@@ -98,13 +99,14 @@ def _fetch(params: list) -> tuple:
     _ensure_live_connection()
     prepare = None if connection.settings_dict["CONN_MAX_AGE"] != 0 else False
     started = time.monotonic()
-    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
-        cursor.execute(_SQL, params, prepare=prepare)
-        row = cursor.fetchone()
-    if connection.queries_logged:
-        connection.queries_log.append({"sql": f"{_SQL} -- {params[0]}",
-                                       "time": f"{time.monotonic() - started:.3f}"})
-    return row
+    try:
+        with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+            cursor.execute(_SQL, params, prepare=prepare)
+            return cursor.fetchone()
+    finally:
+        if connection.queries_logged:
+            connection.queries_log.append({"sql": f"{_SQL} -- {params[0]}",
+                                           "time": f"{time.monotonic() - started:.3f}"})
 
 
 def _ensure_live_connection() -> None:

@@ -8,11 +8,12 @@ and in the end the balances, usage events, closed periods and webhook events, mu
 
 import json
 import select
+import threading
 from decimal import Decimal
 
 import psycopg
 import pytest
-from django.db import connection
+from django.db import connection, connections, transaction
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 from hypothesis import HealthCheck, given, settings
@@ -21,9 +22,10 @@ from hypothesis import strategies as st
 from billing.models import Balance, OutgoingEvent, PeriodUsage, UsageEvent
 from cynco import clock
 from cynco.keys import hash_key
+from cynco.locks import customer_lock_key, lock_customer
 from cynco.models import ApiKey
 from tests.billing.entitlements import (
-    CHECK, SPEND_CAPS, TRACK, customer_on, metered, plan, switch, test_scope,
+    CHECK, SPEND_CAPS, TRACK, customer_on, customer_row, metered, plan, switch, test_scope,
 )
 from tests.factories import Api, data_of, error_of, make_merchant
 
@@ -269,3 +271,46 @@ def test_an_amount_with_too_many_digits_is_a_422(api, merchant):
     response = api.post(TRACK, {"customer": "user_1", "feature": "messages", "amount": 1e30})
     assert response.status_code == 422
     assert error_of(response)["details"][0]["field"] == "amount"
+
+
+def test_sql_and_python_compute_the_same_customer_lock_key():
+    ids = ["pcm_01abc", "cus_a", "pcm_" + "z" * 26, "ü-unicode"]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT unnest(%s::text[]), cynco_customer_lock_key(unnest(%s::text[]))",
+                       [ids, ids])
+        assert dict(cursor.fetchall()) == {id: customer_lock_key(id) for id in ids}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_track_waits_for_the_lock_the_full_path_holds_and_answers_429(merchant, api,
+                                                                        settings):
+    settings.CUSTOMER_LOCK_WAIT_SECONDS = 0.2
+    plan(api, "pro", metered("messages", 10))
+    customer_on(api, merchant, "pro")
+    customer = customer_row(merchant)
+    held, release = threading.Event(), threading.Event()
+
+    def holder():
+        try:
+            with transaction.atomic():
+                lock_customer(customer.id)
+                held.set()
+                release.wait(10)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=holder)
+    thread.start()
+    held.wait(10)
+    try:
+        with CaptureQueriesContext(connection) as captured:
+            response = api.post(TRACK, {"customer": "user_1", "feature": "messages"})
+        assert one_statement(captured)
+        assert response.status_code == 429
+        assert error_of(response)["code"] == "CONCURRENT_REQUEST"
+    finally:
+        release.set()
+        thread.join()
+    assert Balance.objects.get().used == 0 and UsageEvent.objects.count() == 0
+    assert data_of(api.post(TRACK, {"customer": "user_1", "feature": "messages"}))[
+        "balance"] == 9
