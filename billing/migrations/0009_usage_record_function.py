@@ -21,7 +21,6 @@ CREATE OR REPLACE FUNCTION billing_usage_record(
     p_wall timestamptz,         -- the server's wall clock (cynco.clock.wall_now)
     p_stale_before timestamptz, -- a key last used at or before this is stamped by the full path
     p_lock_wait text,           -- lock_timeout while waiting for the customer's lock, e.g. '5000ms'
-    p_own_transaction boolean,  -- called outside a transaction: the statement is its own
     OUT o_outcome text,         -- fallback | standing | recorded | duplicate | capped | denied
     OUT o_boolean boolean,      -- the feature is a boolean one (peek only)
     OUT o_has_balance boolean,
@@ -45,7 +44,6 @@ DECLARE
     v_amount numeric;
     v_level smallint;
     v_cost numeric;
-    v_early boolean;
 BEGIN
     o_outcome := 'fallback';
     -- The key: unknown, revoked, due for its lastUsedAt stamp, or lacking the permission are
@@ -106,114 +104,91 @@ BEGIN
         RETURN;
     END IF;
 
-    -- Only the balance's read and update, and the commit, happen under the customer's lock.
-    -- Foreign keys are checked as rows are written rather than at commit (in the statement's
-    -- own transaction only), and a track of a positive amount without idempotencyKey appends
-    -- its event before taking the lock (taken back below when it is not recorded).
-    IF p_own_transaction THEN
-        SET CONSTRAINTS ALL IMMEDIATE;
+    -- cynco.locks.lock_customer, then every statement below sees what the previous
+    -- holder committed (a volatile function takes a fresh snapshot per statement).
+    PERFORM set_config('lock_timeout', p_lock_wait, true);
+    PERFORM pg_advisory_xact_lock(cynco_customer_lock_key(v_customer));
+    PERFORM set_config('lock_timeout', '0', true);
+
+    SELECT * INTO b FROM billing_balance x
+    WHERE x.customer_id = v_customer AND x.feature_id = v_feature
+      AND x.entity_key IN ('', p_entity_key)
+    ORDER BY x.entity_key DESC
+    LIMIT 1;
+    o_has_balance := FOUND;
+    -- No balance yet (the full path creates it), a period that ended or a reservation
+    -- that expired (the full path settles them): fallback.
+    IF NOT FOUND OR (b.period_end IS NOT NULL AND b.period_end <= v_at)
+            OR (b.next_lock_expiry IS NOT NULL AND b.next_lock_expiry <= v_at) THEN
+        RETURN;
     END IF;
-    v_early := p_mode = 'track' AND p_amount > 0 AND p_idempotency_key IS NULL;
-    IF v_early THEN
-        INSERT INTO billing_usageevent (id, merchant_id, environment, customer_id, feature_id,
-            entity_key, amount, source, idempotency_key, metadata, created_at)
-        VALUES (p_event_id, k.merchant_id, k.environment, v_customer, v_feature, p_entity_key,
-            p_amount, p_mode, NULL, p_metadata, v_at);
+    o_granted := b.granted;
+    o_used := b.used;
+    o_reserved := b.reserved;
+    o_unlimited := b.unlimited;
+    o_overage_allowed := b.overage_allowed;
+    o_overage_price := b.overage_price;
+    o_spend_cap := b.spend_cap;
+
+    v_usage := b.used + b.reserved;
+    -- Standing.overage_cost(p_amount): nothing without overage allowed at a price.
+    v_cost := CASE WHEN b.overage_allowed AND coalesce(b.overage_price, 0) <> 0
+                   THEN greatest(v_usage + p_amount - b.granted, 0) * b.overage_price
+                   ELSE 0 END;
+    IF p_mode = 'track' THEN
+        IF p_idempotency_key IS NOT NULL AND EXISTS (
+                SELECT 1 FROM billing_usageevent e
+                WHERE e.customer_id = v_customer AND e.idempotency_key = p_idempotency_key)
+                THEN
+            o_outcome := 'duplicate';
+            RETURN;
+        END IF;
+        -- Standing.cap_allows
+        IF p_amount > 0 AND NOT b.unlimited AND b.spend_cap IS NOT NULL
+                AND v_cost > b.spend_cap THEN
+            o_outcome := 'capped';
+            RETURN;
+        END IF;
+        -- A correction never takes usage below nothing used.
+        v_amount := CASE WHEN p_amount >= 0 THEN p_amount
+                         ELSE greatest(p_amount, -b.used) END;
+    ELSE
+        -- Standing.may_use
+        IF NOT (b.unlimited OR b.granted - b.used - b.reserved >= p_amount
+                OR (b.overage_allowed AND (b.spend_cap IS NULL OR v_cost <= b.spend_cap)))
+                THEN
+            o_outcome := 'denied';
+            RETURN;
+        END IF;
+        v_amount := p_amount;
     END IF;
 
-    <<decide>>
-    BEGIN
-        -- cynco.locks.lock_customer, then every statement below sees what the previous
-        -- holder committed (a volatile function takes a fresh snapshot per statement).
-        PERFORM set_config('lock_timeout', p_lock_wait, true);
-        PERFORM pg_advisory_xact_lock(cynco_customer_lock_key(v_customer));
-        PERFORM set_config('lock_timeout', '0', true);
-
-        SELECT * INTO b FROM billing_balance x
-        WHERE x.customer_id = v_customer AND x.feature_id = v_feature
-          AND x.entity_key IN ('', p_entity_key)
-        ORDER BY x.entity_key DESC
-        LIMIT 1;
-        o_has_balance := FOUND;
-        -- No balance yet (the full path creates it), a period that ended or a reservation
-        -- that expired (the full path settles them): fallback.
-        IF NOT FOUND OR (b.period_end IS NOT NULL AND b.period_end <= v_at)
-                OR (b.next_lock_expiry IS NOT NULL AND b.next_lock_expiry <= v_at) THEN
-            EXIT decide;
-        END IF;
-        o_granted := b.granted;
-        o_used := b.used;
-        o_reserved := b.reserved;
-        o_unlimited := b.unlimited;
-        o_overage_allowed := b.overage_allowed;
-        o_overage_price := b.overage_price;
-        o_spend_cap := b.spend_cap;
-
-        v_usage := b.used + b.reserved;
-        -- Standing.overage_cost(p_amount): nothing without overage allowed at a price.
-        v_cost := CASE WHEN b.overage_allowed AND coalesce(b.overage_price, 0) <> 0
-                       THEN greatest(v_usage + p_amount - b.granted, 0) * b.overage_price
-                       ELSE 0 END;
-        IF p_mode = 'track' THEN
-            IF p_idempotency_key IS NOT NULL AND EXISTS (
-                    SELECT 1 FROM billing_usageevent e
-                    WHERE e.customer_id = v_customer AND e.idempotency_key = p_idempotency_key)
-                    THEN
-                o_outcome := 'duplicate';
-                EXIT decide;
-            END IF;
-            -- Standing.cap_allows
-            IF p_amount > 0 AND NOT b.unlimited AND b.spend_cap IS NOT NULL
-                    AND v_cost > b.spend_cap THEN
-                o_outcome := 'capped';
-                EXIT decide;
-            END IF;
-            -- A correction never takes usage below nothing used.
-            v_amount := CASE WHEN p_amount >= 0 THEN p_amount
-                             ELSE greatest(p_amount, -b.used) END;
-        ELSE
-            -- Standing.may_use
-            IF NOT (b.unlimited OR b.granted - b.used - b.reserved >= p_amount
-                    OR (b.overage_allowed AND (b.spend_cap IS NULL OR v_cost <= b.spend_cap)))
-                    THEN
-                o_outcome := 'denied';
-                EXIT decide;
-            END IF;
-            v_amount := p_amount;
-        END IF;
-
-        -- threshold_level after the write; crossing a threshold emits a webhook event, which
-        -- the full path does.
-        v_usage := v_usage + v_amount;
-        v_level := CASE WHEN b.unlimited OR b.granted <= 0 THEN 0
-                        WHEN v_usage >= b.granted THEN 100
-                        WHEN v_usage * 5 >= b.granted * 4 THEN 80
-                        ELSE 0 END;
-        IF v_level > b.threshold_sent THEN
-            EXIT decide;
-        END IF;
-        UPDATE billing_balance
-        SET used = used + v_amount, threshold_sent = v_level, updated_at = v_at
-        WHERE id = b.id;
-        IF NOT v_early THEN
-            INSERT INTO billing_usageevent (id, merchant_id, environment, customer_id,
-                feature_id, entity_key, amount, source, idempotency_key, metadata, created_at)
-            VALUES (p_event_id, k.merchant_id, k.environment, v_customer, v_feature,
-                p_entity_key, v_amount, p_mode, p_idempotency_key, p_metadata, v_at);
-        END IF;
-        o_used := b.used + v_amount;
-        o_outcome := 'recorded';
-    END decide;
-    IF v_early AND o_outcome <> 'recorded' THEN
-        DELETE FROM billing_usageevent WHERE id = p_event_id;
+    -- threshold_level after the write; crossing a threshold emits a webhook event, which
+    -- the full path does.
+    v_usage := v_usage + v_amount;
+    v_level := CASE WHEN b.unlimited OR b.granted <= 0 THEN 0
+                    WHEN v_usage >= b.granted THEN 100
+                    WHEN v_usage * 5 >= b.granted * 4 THEN 80
+                    ELSE 0 END;
+    IF v_level > b.threshold_sent THEN
+        RETURN;
     END IF;
+    UPDATE billing_balance
+    SET used = used + v_amount, threshold_sent = v_level, updated_at = v_at
+    WHERE id = b.id;
+    INSERT INTO billing_usageevent (id, merchant_id, environment, customer_id,
+        feature_id, entity_key, amount, source, idempotency_key, metadata, created_at)
+    VALUES (p_event_id, k.merchant_id, k.environment, v_customer, v_feature,
+        p_entity_key, v_amount, p_mode, p_idempotency_key, p_metadata, v_at);
+    o_used := b.used + v_amount;
+    o_outcome := 'recorded';
 END
 $$;
 """
 
 DROP = """
 DROP FUNCTION IF EXISTS billing_usage_record(text, text, text, text, text, numeric, text, jsonb,
-    text, timestamptz, timestamptz, text, boolean);
+    text, timestamptz, timestamptz, text);
 """
 
 

@@ -36,7 +36,7 @@ from cynco.keys import hash_key
 
 PEEK, CHECK, TRACK = "peek", "check", "track"
 _WRITES = (CHECK, TRACK)
-_SQL = "SELECT * FROM billing_usage_record(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+_SQL = "SELECT * FROM billing_usage_record(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
 _LOCK_TIMEOUT = "55P03"
 
 
@@ -66,7 +66,7 @@ def usage_fast(call: UsageCall) -> Answer | None:
         metadata_jsonb(call.metadata),
         new_usage_event_id() if call.mode in _WRITES else None,
         wall, wall - LAST_USED_RESOLUTION,
-        f"{int(settings.CUSTOMER_LOCK_WAIT_SECONDS * 1000)}ms", not connection.in_atomic_block,
+        f"{int(settings.CUSTOMER_LOCK_WAIT_SECONDS * 1000)}ms",
     ]
     try:
         row = _run(params)

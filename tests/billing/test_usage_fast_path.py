@@ -173,8 +173,7 @@ def test_a_sequence_through_thresholds_takes_the_fast_path_where_it_can():
 
 @pytest.mark.django_db(transaction=True)
 def test_the_same_sequence_with_each_statement_its_own_transaction():
-    # Outside a test transaction: foreign keys checked as rows are written, and the events
-    # appended before the lock are taken back when the full path answers instead.
+    # Outside a test transaction: the statement is its own transaction (no savepoint).
     shop = run_threshold_sequence()
     assert not connection.in_atomic_block
     assert UsageEvent.objects.filter(customer__external_id="fast").count() == (
