@@ -9,7 +9,8 @@ with a metered plan given to 1,000 customers by default, starts gunicorn on a fr
 - check p50/p99 over HTTP (one keep-alive client, sequential calls);
 - track throughput on one hot customer, and across 1,000 customers (several clients);
 - check p50 for a customer with 1 prior usage event and one with 1,000,000 (inserted with
-  INSERT … SELECT generate_series, not through the API);
+  INSERT … SELECT generate_series, not through the API; then VACUUM ANALYZE of the tables
+  check and track read, as autovacuum would do);
 - pgbench's single-row UPDATE rate on the same database (bench/baseline.py), as the yardstick.
 
 Targets (issue 5): check p50 <= 3 ms, p99 <= 10 ms; hot-customer track >= 0.5 x pgbench's
@@ -24,6 +25,7 @@ import http.client
 import json
 import os
 import random
+import resource
 import socket
 import statistics
 import subprocess
@@ -41,6 +43,8 @@ from baseline import database_conninfo, pgbench_update_rate  # noqa: E402
 CUSTOMERS = 1000
 HISTORY = 1_000_000
 FEATURE = "calls"
+VACUUMED = ("cynco_apikey", "cynco_environmentclock", "billing_customer", "billing_feature",
+            "billing_balance", "billing_usageevent")
 
 
 def say(message: str) -> None:
@@ -110,7 +114,11 @@ def insert_history(conninfo: str, merchant_id: str) -> None:
             conn.execute(
                 "UPDATE billing_balance SET used = used + %s WHERE customer_id = %s",
                 [count, ids[name]])
-        conn.execute("ANALYZE billing_usageevent")
+    # As autovacuum would have by then (it may be off on a development server: it is on this
+    # machine's shared one): fresh statistics and no dead rows left by earlier runs.
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        for table in VACUUMED:
+            conn.execute(f"VACUUM ANALYZE {table}")
 
 
 class Client:
@@ -138,14 +146,20 @@ def latencies(client: Client, customer: str, count: int) -> list[float]:
     return timings
 
 
+def describe(cpu: dict) -> str:
+    return ", ".join(f"{name} {value:.2f}" for name, value in cpu.items()) + (
+        f" (total {sum(cpu.values()):.2f}; the machine has {os.cpu_count()} CPUs)")
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(len(ordered) * share))]
 
 
 def throughput(port: int, key: str, customers: list[str], seconds: float,
-               clients: int) -> float:
-    """Tracks per second that `clients` keep-alive clients achieve for `seconds`."""
+               clients: int, path: str = "track") -> float:
+    """Tracks (or calls of `path`) per second that `clients` keep-alive clients achieve for
+    `seconds`."""
     done = [0] * clients
     stop = time.perf_counter() + seconds
 
@@ -153,7 +167,7 @@ def throughput(port: int, key: str, customers: list[str], seconds: float,
         client = Client(port, key)
         rng = random.Random(slot)
         while time.perf_counter() < stop:
-            client.post("track", {"customer": rng.choice(customers), "feature": FEATURE})
+            client.post(path, {"customer": rng.choice(customers), "feature": FEATURE})
             done[slot] += 1
 
     started = time.perf_counter()
@@ -163,6 +177,84 @@ def throughput(port: int, key: str, customers: list[str], seconds: float,
     for thread in threads:
         thread.join()
     return sum(done) / (time.perf_counter() - started)
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds the processes `pids` used so far (Linux /proc; 0 elsewhere)."""
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def server_pids(server: subprocess.Popen) -> list[int]:
+    """gunicorn's master and its workers."""
+    pids = [server.pid]
+    for entry in os.listdir("/proc") if os.path.isdir("/proc") else []:
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                if int(stat.read().rsplit(")", 1)[1].split()[1]) == server.pid:
+                    pids.append(int(entry))
+        except (OSError, ValueError):
+            continue
+    return pids
+
+
+def backend_pids(conninfo: str) -> list[int]:
+    """The PostgreSQL backends serving this database (the server's connections)."""
+    import psycopg
+
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        return [pid for (pid,) in conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid()")]
+
+
+def measured_throughput(port, key, customers, seconds, clients, server, conninfo,
+                        path="track"):
+    """`throughput`, and the CPU milliseconds one call cost the web server, the database
+    backends and the benchmark's own client threads."""
+    throughput(port, key, customers, 1, clients, path)  # every worker thread connected
+    web, database = server_pids(server), backend_pids(conninfo)
+    before = cpu_seconds(web), cpu_seconds(database), resource.getrusage(resource.RUSAGE_SELF)
+    started = time.perf_counter()
+    rate = throughput(port, key, customers, seconds, clients, path)
+    tracks = rate * (time.perf_counter() - started)
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    client = (after.ru_utime + after.ru_stime) - (before[2].ru_utime + before[2].ru_stime)
+    cpu = {"web": cpu_seconds(web) - before[0], "database": cpu_seconds(database) - before[1],
+           "client": client}
+    return rate, {name: value * 1000 / tracks for name, value in cpu.items()}
+
+
+def start_server(port: int, args, env: dict) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "cynco.wsgi:application", "--bind",
+         f"127.0.0.1:{port}", "--workers", str(args.workers), "--threads",
+         str(args.threads), "--log-level", "warning"],
+        cwd=BASE_DIR, env={**env, "LOG_LEVEL": "WARNING"},
+    )
+
+
+def measure_floor(args, env: dict, conninfo: str) -> tuple[float, dict]:
+    """Requests per second and CPU ms per request of bench/floor_urls.py's minimal view on the
+    same server: what a request costs before any work."""
+    port = free_port()
+    server = start_server(port, args, {**env, "DJANGO_SETTINGS_MODULE": "floor_settings",
+                                       "PYTHONPATH": f"{BASE_DIR / 'bench'}:{BASE_DIR}"})
+    try:
+        wait_until_up(port)
+        throughput(port, "", ["c0"], 1, args.clients, "floor")  # warm the workers
+        return measured_throughput(port, "", ["c0"], args.seconds, args.clients, server,
+                                   conninfo, "floor")
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
 
 
 def wait_until_up(port: int, deadline: float = 30) -> None:
@@ -196,12 +288,7 @@ def main() -> None:
     port = free_port()
     say(f"starting gunicorn on 127.0.0.1:{port} ({args.workers} workers x "
         f"{args.threads} threads) …")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "cynco.wsgi:application", "--bind",
-         f"127.0.0.1:{port}", "--workers", str(args.workers), "--threads",
-         str(args.threads), "--log-level", "warning"],
-        cwd=BASE_DIR, env={**env, "LOG_LEVEL": "WARNING"},
-    )
+    server = start_server(port, args, env)
     results = {}
     try:
         wait_until_up(port)
@@ -223,17 +310,24 @@ def main() -> None:
             f"{results['check p50 ms, 1M events']:.2f} ms")
         say(f"measuring track on one hot customer ({args.clients} clients, "
             f"{args.seconds:.0f}s) …")
-        results["track/s hot customer"] = throughput(port, key, ["c1"], args.seconds,
-                                                     args.clients)
-        say(f"  {results['track/s hot customer']:.0f} tracks/s")
+        rate, cpu = measured_throughput(port, key, ["c1"], args.seconds, args.clients, server,
+                                        conninfo)
+        results["track/s hot customer"], cpu_hot = rate, cpu
+        say(f"  {rate:.0f} tracks/s; CPU ms per track: " + describe(cpu))
         say(f"measuring track across {CUSTOMERS} customers ({args.clients} clients, "
             f"{args.seconds:.0f}s) …")
-        results["track/s across customers"] = throughput(
-            port, key, [f"c{i}" for i in range(CUSTOMERS)], args.seconds, args.clients)
-        say(f"  {results['track/s across customers']:.0f} tracks/s")
+        rate, cpu = measured_throughput(port, key, [f"c{i}" for i in range(CUSTOMERS)],
+                                        args.seconds, args.clients, server, conninfo)
+        results["track/s across customers"], cpu_across = rate, cpu
+        load = os.getloadavg()[0]
+        say(f"  {rate:.0f} tracks/s; CPU ms per track: " + describe(cpu))
     finally:
         server.terminate()
         server.wait(timeout=30)
+    say(f"measuring the floor: a minimal Django view on the same server ({args.clients} "
+        f"clients, {args.seconds:.0f}s) …")
+    results["floor/s"], cpu_floor = measure_floor(args, env, conninfo)
+    say(f"  {results['floor/s']:.0f} requests/s; CPU ms per request: " + describe(cpu_floor))
     say("measuring the pgbench baseline (single-row UPDATE, 8 clients, 10s each) …")
     results["pgbench hot row/s"] = pgbench_update_rate(conninfo, hot=True)
     say(f"  one hot row: {results['pgbench hot row/s']:.0f} updates/s")
@@ -258,6 +352,11 @@ def main() -> None:
     ]
     for name, value, target, met in rows:
         say(f"  {name:<24} {value:<60} [{target}] {'met' if met else 'NOT met'}")
+    say(f"  CPU ms per track, hot: {describe(cpu_hot)}")
+    say(f"  CPU ms per track, 1,000 customers: {describe(cpu_across)}")
+    say(f"  floor (minimal Django view, no database): {results['floor/s']:.0f} requests/s, "
+        f"CPU ms per request: {describe(cpu_floor)}")
+    say(f"  load average (1 min) after the track runs: {load:.1f}")
 
 
 if __name__ == "__main__":

@@ -64,8 +64,11 @@ class UsageAmountField(serializers.Field):
             self.fail("invalid")
         if not value.is_finite():
             self.fail("invalid")
-        if value != value.quantize(Decimal(1).scaleb(-USAGE_PLACES)):
-            self.fail("places")
+        try:
+            if value != value.quantize(Decimal(1).scaleb(-USAGE_PLACES)):
+                self.fail("places")
+        except InvalidOperation:  # too many digits to have six places: far out of range
+            self.fail("range")
         if abs(value) >= USAGE_MAX:
             self.fail("range")
         if self.positive and value <= 0:

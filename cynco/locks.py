@@ -3,6 +3,12 @@
 Every service that changes one customer's money or balances calls `lock_customer` as the first
 statement of its transaction. It is the one place that knows how the lock is taken: today a
 PostgreSQL advisory transaction lock; on Citus it can become a row lock on the customer's row.
+
+The lock's key is also computed inside PostgreSQL, by the SQL function
+`cynco_customer_lock_key(customer_id)` (migration cynco 0002), for the one-statement check and
+track (billing.services.usage_fast_path): both must give the same key for the same customer, which
+a test checks. Changing the key changes which lock a customer has: every server process must then
+be restarted together, or old and new ones would not exclude each other.
 """
 
 from __future__ import annotations
@@ -18,9 +24,10 @@ LOCK_NAMESPACE = b"cynco.customer:"
 
 
 def customer_lock_key(customer_id: str) -> int:
-    """A stable signed 64-bit key for `pg_advisory_xact_lock`, from the customer's id."""
-    digest = hashlib.blake2b(LOCK_NAMESPACE + customer_id.encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big", signed=True)
+    """A stable signed 64-bit key for `pg_advisory_xact_lock`, from the customer's id: the first
+    8 bytes of SHA-256, as SQL's `cynco_customer_lock_key` computes it too."""
+    digest = hashlib.sha256(LOCK_NAMESPACE + customer_id.encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
 
 
 def lock_customer(customer_id: str) -> None:

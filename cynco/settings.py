@@ -196,6 +196,9 @@ IDEMPOTENCY_RETENTION_HOURS = env.int("IDEMPOTENCY_RETENTION_HOURS", default=48)
 IDEMPOTENCY_STALE_SECONDS = env.int("IDEMPOTENCY_STALE_SECONDS", default=300)
 # How long one customer's operation waits for another's before answering 429 CONCURRENT_REQUEST.
 CUSTOMER_LOCK_WAIT_SECONDS = env.float("CUSTOMER_LOCK_WAIT_SECONDS", default=5.0)
+# check and track answer their common case in one SQL statement (docs/entitlements.md,
+# Performance); false sends every call through the full path.
+USAGE_FAST_PATH = env.bool("USAGE_FAST_PATH", default=True)
 # Tax charged on every invoice, in percent of what is left after discounts (0: no tax line).
 INVOICE_TAX_RATE_PERCENT = env.float("INVOICE_TAX_RATE_PERCENT", default=0.0)
 # How many subscriptions a period-end job handles per batch.

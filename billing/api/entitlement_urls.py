@@ -6,10 +6,11 @@ from billing.api.balances import BalanceCreateView, BalanceUpdateView, EntitiesV
 from billing.api.spend_caps import SpendCapsView
 from billing.api.usage_events import EventsView
 from billing.api.usage import CheckView, FinalizeView, TrackView
+from billing.api.usage_fast_views import fast_check, fast_track, with_fast_path
 
 urlpatterns = [
-    path("check", CheckView.as_view(), name="check"),
-    path("track", TrackView.as_view(), name="track"),
+    path("check", with_fast_path(CheckView.as_view(), fast_check), name="check"),
+    path("track", with_fast_path(TrackView.as_view(), fast_track), name="track"),
     path("balances/finalize", FinalizeView.as_view(), name="balances-finalize"),
     path("spend-caps", SpendCapsView.as_view(), name="spend-caps"),
     path("balances/create", BalanceCreateView.as_view(), name="balances-create"),

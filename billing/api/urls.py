@@ -8,6 +8,8 @@ from django.urls import include, path
 from cynco.api import clock as clock_views
 
 urlpatterns = [
+    # First: check and track are the busiest routes, and Django tries the patterns in order.
+    path("", include("billing.api.entitlement_urls")),
     path("test/clock", clock_views.TestClockView.as_view(), name="test-clock"),
     path("", include("billing.api.catalog_urls")),
     path("", include("billing.api.keys_urls")),
@@ -17,5 +19,4 @@ urlpatterns = [
     path("", include("billing.api.insights_urls")),
     path("", include("billing.api.coupon_urls")),
     path("", include("billing.api.reward_urls")),
-    path("", include("billing.api.entitlement_urls")),
 ]

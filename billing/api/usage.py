@@ -87,6 +87,25 @@ def balance_fields(answer: usage.Answer) -> dict:
     }
 
 
+def check_data(answer: usage.Answer, lock: usage.LockRequest | None) -> dict:
+    """The `data` of a check answer (CheckResult)."""
+    data = {"allowed": answer.allowed, **balance_fields(answer)}
+    if lock is not None:
+        data["lockId"] = answer.lock_id
+    return data
+
+
+def track_data(answer: usage.Answer) -> dict:
+    """The `data` of a track answer (TrackResult)."""
+    fields = balance_fields(answer)
+    return {
+        "recorded": answer.recorded, "allowed": answer.allowed,
+        "balance": fields["balance"], "limit": fields["limit"],
+        "unlimited": fields["unlimited"], "duplicate": answer.duplicate,
+        "spendCapExceeded": answer.spend_cap_exceeded,
+    }
+
+
 def parsed(serializer_class, request) -> dict:
     data = serializer_class(data=request.data)
     data.is_valid(raise_exception=True)
@@ -108,10 +127,7 @@ class CheckView(ApiView):
             required=values["requiredBalance"], send_event=values["sendEvent"],
             entity_key=values["entityId"], lock=lock,
         )
-        data = {"allowed": answer.allowed, **balance_fields(answer)}
-        if lock is not None:
-            data["lockId"] = answer.lock_id
-        return ok(data)
+        return ok(check_data(answer, lock))
 
 
 class TrackView(ApiView):
@@ -124,13 +140,7 @@ class TrackView(ApiView):
             amount=values["amount"], entity_key=values["entityId"],
             idempotency_key=values.get("idempotencyKey"), metadata=values.get("metadata"),
         )
-        fields = balance_fields(answer)
-        return ok({
-            "recorded": answer.recorded, "allowed": answer.allowed,
-            "balance": fields["balance"], "limit": fields["limit"],
-            "unlimited": fields["unlimited"], "duplicate": answer.duplicate,
-            "spendCapExceeded": answer.spend_cap_exceeded,
-        })
+        return ok(track_data(answer))
 
 
 class FinalizeView(ApiView):

@@ -188,8 +188,18 @@ class UsageEvent(TenantModel):
     id = models.CharField(
         primary_key=True, max_length=40, default=new_usage_event_id, editable=False
     )
-    customer = models.ForeignKey("billing.Customer", on_delete=models.CASCADE, related_name="+")
-    feature = models.ForeignKey("billing.Feature", on_delete=models.CASCADE, related_name="+")
+    # Appended on every check and track: no index of its own on the foreign keys (each would
+    # cost every append; two per key, with the LIKE one). The timeline index starts with the
+    # customer; lookups by merchant or feature alone are for deletions, which never happen.
+    merchant = models.ForeignKey(
+        "cynco.Merchant", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    customer = models.ForeignKey(
+        "billing.Customer", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    feature = models.ForeignKey(
+        "billing.Feature", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     entity_key = models.CharField(max_length=255, blank=True, default="")
     amount = models.DecimalField(**USAGE_DIGITS)
     source = models.CharField(max_length=10, choices=Source.choices)

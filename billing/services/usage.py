@@ -9,6 +9,7 @@ UsageEvent in one statement: a constant handful of queries whatever the history.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -228,9 +229,27 @@ def record_usage(
         cursor.execute(_RECORD_SQL, [
             amount, reserved, level, at, balance.pk, new_usage_event_id(), scope.merchant_id,
             scope.environment, balance.customer_id, balance.feature_id, entity_key, amount,
-            source, idempotency_key, None if metadata is None else Jsonb(metadata), at,
+            source, idempotency_key, metadata_jsonb(metadata), at,
         ])
     announce_threshold(scope, balance, standing, level)
+
+
+def metadata_jsonb(metadata: dict | None) -> Jsonb | None:
+    """track's `metadata` as a jsonb parameter. The API's JSON parser reads fractional numbers
+    as Decimal (cynco.parsers): they are stored as JSON numbers (ints when whole)."""
+    if metadata is None:
+        return None
+    return Jsonb(metadata, dumps=_metadata_dumps)
+
+
+def _metadata_dumps(value) -> str:
+    return json.dumps(value, default=_decimal_number)
+
+
+def _decimal_number(value):
+    if isinstance(value, Decimal):
+        return usage_number(value)
+    raise TypeError(f"{type(value).__name__} is not JSON")
 
 
 def _reserve(
