@@ -10,7 +10,11 @@ from decimal import Decimal
 
 from rest_framework import serializers
 
+from billing.api.shapes.entitlements import (
+    CheckResultShape, FinalizeResultShape, TrackResultShape,
+)
 from billing.services import balance_locks, usage
+from cynco.api.schema import openapi
 from cynco.api.views import ApiView
 from cynco.fields import (
     StrictBooleanField, StrictCharField, StrictIntegerField, StrictJSONObjectField,
@@ -115,6 +119,8 @@ def parsed(serializer_class, request) -> dict:
 class CheckView(ApiView):
     permission_classes = [PublishableAllowed]
 
+    @openapi("check", summary="May the customer use a feature? (and deduct, or lock)",
+             input=CheckInput, data=CheckResultShape, errors=(404,))
     def post(self, request):
         values = parsed(CheckInput, request)
         lock = values.get("lock")
@@ -133,6 +139,8 @@ class CheckView(ApiView):
 class TrackView(ApiView):
     permission_classes = [publishable_with_scope("track")]
 
+    @openapi("track", summary="Record usage of a feature", input=TrackInput,
+             data=TrackResultShape, errors=(404,))
     def post(self, request):
         values = parsed(TrackInput, request)
         answer = usage.usage_track(
@@ -144,6 +152,8 @@ class TrackView(ApiView):
 
 
 class FinalizeView(ApiView):
+    @openapi("balances_finalize", summary="Confirm or release a balance lock",
+             input=FinalizeInput, data=FinalizeResultShape, errors=(404, 410))
     def post(self, request):
         values = parsed(FinalizeInput, request)
         result = balance_locks.lock_finalize(
