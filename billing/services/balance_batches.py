@@ -209,7 +209,10 @@ class BalanceBook:
             self.balances[key] = balance
             self._new_balances.append(balance)
             return
-        balance_realign(balance, grants=grants, terms=terms, at=at, close=self.close)
+        balance_realign(  # the close spends these very grant objects in memory
+            balance, grants=grants, terms=terms, at=at, close=self.close,
+            terms_after_close=lambda: grant_terms(
+                grants, feature, self._spend_cap(customer_id, feature, grants)))
         self._changed_balances[balance.id] = balance
 
     def _spend_cap(self, customer_id: str, feature: Feature, grants: list[BalanceGrant]):

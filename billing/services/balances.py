@@ -183,7 +183,15 @@ def balance_apply_grants(
         )
         balance.save()
         return balance
-    balance_realign(balance, grants=grants, terms=terms, at=at, close=balance_close_period)
+
+    def terms_after_close() -> dict:  # the close spent once-only grants through other rows
+        for grant in grants:
+            if not grant_resets(grant):
+                grant.refresh_from_db(fields=["remaining"])
+        return _terms(grants, feature, at)
+
+    balance_realign(balance, grants=grants, terms=terms, at=at, close=balance_close_period,
+                    terms_after_close=terms_after_close)
     balance.save()
     return balance
 
@@ -205,14 +213,13 @@ def balance_new(*, customer_id: str, merchant_id: str, environment: str, feature
 
 
 def balance_realign(balance: Balance, *, grants: list[BalanceGrant], terms: dict,
-                    at: datetime, close) -> None:
+                    at: datetime, close, terms_after_close=None) -> None:
     """Give the balance the period schedule of `grants` (oldest first) and `terms`, in memory
     (the caller saves it). When the period they call for starts later than the balance's
     current one (a renewal, or a new plan), `close` (balance_close_period's signature: the
-    one-by-one path's, or a batch's in-memory one) closes the current period first.
-
-    `terms` are those of `grants` as read before that close: what the close takes off
-    never-resetting grants is not in this period's `granted` (it always was so)."""
+    one-by-one path's, or a batch's in-memory one) closes the current period first, and the
+    terms are then `terms_after_close()`: the close spent never-resetting grants (purchases,
+    manual credits), and what it spent must not come back in the new period's `granted`."""
     schedule = balance_schedule(grants, at)
     if schedule is None:
         for name, value in terms.items():
@@ -224,6 +231,8 @@ def balance_realign(balance: Balance, *, grants: list[BalanceGrant], terms: dict
         # The old period closes on its own terms, for the plan that drove it.
         close(balance, closed_at=at, next_start=start, next_end=end,
               close_end=min(balance.period_end or start, start))
+        if terms_after_close is not None:
+            terms = terms_after_close()
     balance.period_anchor, balance.reset_interval = anchor, interval
     balance.reset_count, balance.anchor_day, balance.subscription = count, day, driver
     balance.period_end = end
