@@ -31,7 +31,7 @@ from billing.services.invoices import (
     invoice_mark_paid,
     invoice_mark_uncollectible,
 )
-from billing.services.payments import charge_saved_card
+from billing.services.invoice_collection import invoice_collect
 from billing.services.renewal_batches import (
     Prepared,
     is_plain_renewal,
@@ -289,14 +289,13 @@ def _dunning_step(scope, subscription, ran) -> Due | None:
 
 
 def _collect(scope, due: Due, ran) -> None:
-    collection = charge_saved_card(
-        scope=scope, customer_id=due.customer_id, amount=due.amount, currency=due.currency,
-        source=due.invoice_id, key=f"{due.invoice_id}:charge:{due.attempt_number}",
+    collection = invoice_collect(
+        scope=scope, invoice_id=due.invoice_id, customer_id=due.customer_id, amount=due.amount,
+        currency=due.currency, attempt_number=due.attempt_number,
     )
     ran["charges"] += 1
     if not collection.succeeded:
         ran["failedCharges"] += 1
-    renewal_settle(scope=scope, invoice_id=due.invoice_id, attempt=collection.attempt)
 
 
 def renewal_settle(*, scope: Scope, invoice_id: str,
