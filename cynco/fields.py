@@ -6,12 +6,14 @@ CharField. The API promises that wrong types are a 422, so input serializers use
 
 from __future__ import annotations
 
+import sys
 from decimal import Decimal, InvalidOperation
 
 from rest_framework import serializers
 
 USAGE_PLACES = 6
 USAGE_MAX = Decimal("1e14")  # DecimalField(max_digits=20, decimal_places=6)
+_DOUBLE_MAX = Decimal(sys.float_info.max)
 
 
 class StrictCharField(serializers.CharField):
@@ -90,9 +92,17 @@ def usage_number(value):
 
 
 class StrictJSONObjectField(serializers.DictField):
-    """A JSON object (e.g. `metadata`), of limited size."""
+    """A JSON object (e.g. `metadata`), of limited size, stored as sent.
 
-    default_error_messages = {"too_big": "Must be at most {limit} keys."}
+    The parser reads fractions as Decimal (cynco.parsers); here they become the JSON numbers
+    they were (ints when whole, else doubles), since a JSON column stores no Decimal. A number
+    beyond a double's range is refused rather than stored as something else.
+    """
+
+    default_error_messages = {
+        "too_big": "Must be at most {limit} keys.",
+        "number": "Numbers must be within the range of a double (about 1.8e308).",
+    }
 
     def __init__(self, *, max_keys: int = 50, **kwargs):
         self.max_keys = max_keys
@@ -102,4 +112,21 @@ class StrictJSONObjectField(serializers.DictField):
         value = super().to_internal_value(data)
         if len(value) > self.max_keys:
             self.fail("too_big", limit=self.max_keys)
-        return value
+        try:
+            return json_numbers(value)
+        except OverflowError:
+            self.fail("number")
+
+
+def json_numbers(value):
+    """`value` (parsed JSON) with every Decimal as an int or a finite float; OverflowError for
+    one a double cannot hold. Nesting is bounded by the parser, so recursion is safe."""
+    if isinstance(value, Decimal):
+        if not value.is_finite() or abs(value) > _DOUBLE_MAX:
+            raise OverflowError(str(value))
+        return usage_number(value)
+    if isinstance(value, dict):
+        return {key: json_numbers(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [json_numbers(item) for item in value]
+    return value

@@ -90,24 +90,21 @@ def product_or_none(scope, ref: str):
 
 
 class MultiAttachView(ApiView):
-    permission_classes = [PublishableAllowed]
     idempotency_atomic = False  # commits before the gateway is called
 
     @openapi("multi_attach", summary="Subscribe to several products at once (all or nothing)",
-             description="One checkout or one charge for all of them; a publishable key always "
-                         "gets a checkout URL.",
-             input=MultiAttachInput, data=SubscribeResultShape, errors=(403, 404))
+             description="One checkout or one charge for all of them.",
+             input=MultiAttachInput, data=SubscribeResultShape, errors=(404,))
     def post(self, request):
         values = valid(MultiAttachInput, request.data)
-        publishable = not request.auth.is_secret
-        customer = customer_of(self.scope, values["customer"], publishable)
+        customer = customer_of(self.scope, values["customer"], publishable=False)
         items = [AttachItem(product_or_none(self.scope, item["product"]), item.get("priceId"),
                             item["quantity"]) for item in values["products"]]
         outcome = multi_attach_and_pay(
             scope=self.scope, customer=customer, items=items,
             success_url=values["successUrl"], cancel_url=values["cancelUrl"],
             coupon_code=values.get("couponCode"), metadata=values["metadata"],
-            publishable=publishable, at=clock.now(self.scope),
+            publishable=False, at=clock.now(self.scope),
             actor=Actor.api(request.auth.id), idempotency_key=idempotency.key_from(request),
         )
         return ok(subscribe_data(outcome))
@@ -148,8 +145,6 @@ class SubscribeView(ApiView):
 
 
 class PreviewView(ApiView):
-    permission_classes = [PublishableAllowed]
-
     @openapi("subscribe_preview", summary="What subscribing would charge (no side effects)",
              input=PreviewInput, data=PreviewResultShape, errors=(404,))
     def post(self, request):

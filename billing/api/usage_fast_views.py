@@ -25,6 +25,7 @@ from billing.services.usage_fast_path import CHECK, PEEK, TRACK, UsageCall, usag
 from cynco.errors import ApiError, error_body
 from cynco.fields import USAGE_MAX, USAGE_PLACES
 from cynco.keys import looks_like_key
+from cynco.parsers import load_json
 
 MAX_BODY_BYTES = 64 * 1024
 ALLOW = "POST, OPTIONS"  # what DRF's view answers in `Allow`
@@ -95,15 +96,10 @@ def _plain_request(request) -> tuple[dict | None, str]:
     if not length.isdigit() or not 0 < int(length) <= MAX_BODY_BYTES:
         return None, ""
     try:
-        body = json.loads(request.body.decode(), parse_float=Decimal,
-                          parse_constant=_refuse_constant)
+        body = load_json(request.body.decode())
     except (ValueError, UnicodeDecodeError):
         return None, ""
     return (body, raw_key) if type(body) is dict else (None, "")
-
-
-def _refuse_constant(name: str):
-    raise ValueError(name)
 
 
 def _text(value, max_length: int) -> str | None:

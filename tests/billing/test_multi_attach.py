@@ -123,5 +123,5 @@ def test_keys_customers_and_environments(api, public_api, live_api, shop, other_
     assert Api(other_merchant.secret_test).post(ATTACH, body).status_code == 404
     inline = {**body, "customer": {"id": "new", "email": "n@example.com", "name": "N"}}
     assert public_api.post(ATTACH, inline).status_code == 403
-    # A publishable key may start a checkout (it never charges a saved card).
-    assert data_of(public_api.post(ATTACH, body))["action"] == "checkout"
+    # Not on API.md's list of what a publishable key may do.
+    assert public_api.post(ATTACH, body).status_code == 403

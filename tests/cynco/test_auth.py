@@ -67,3 +67,16 @@ def test_last_used_is_stamped_at_most_once_a_minute(merchant, api):
     assert first is not None
     api.get(KEYS_PATH)
     assert ApiKey.objects.get(pk=key.pk).last_used_at == first
+
+
+@pytest.mark.parametrize("method,path,body", [
+    ("post", "/api/v1/pay/preview", {"customer": "user_1", "product": "pro"}),
+    ("get", "/api/v1/pay/test/clock", None),
+    ("post", "/api/v1/pay/multi-attach", {"customer": "user_1", "products": [{"product": "pro"}],
+                                          "successUrl": "https://example.com/ok",
+                                          "cancelUrl": "https://example.com/no"}),
+])
+def test_a_publishable_key_is_403_beyond_what_api_md_opens_to_it(public_api, method, path, body):
+    response = public_api.call(method, path, body)
+    assert response.status_code == 403, response.content[:300]
+    assert error_of(response)["code"] == "FORBIDDEN"
