@@ -4,11 +4,13 @@ A key is claimed by inserting an `in_progress` record in its own, committed tran
 
 * same key, same request, first one finished → the stored status and body, nothing re-run;
 * same key, different request → 422 IDEMPOTENCY_KEY_REUSED;
-* same key while the first is still running → 409 IDEMPOTENCY_IN_PROGRESS.
+* same key while the first is still running → 409 IDEMPOTENCY_IN_PROGRESS; "running" means
+  its process holds the key's owner lock (cynco.idempotency_owner), so the key of a request
+  whose process died is free again at once.
 
 For most views the handler runs inside one transaction with the write of its stored response,
 so "did the work" and "remembered the answer" commit together: a crash in between leaves
-neither, and the stale claim is taken over by the next retry. Views that must commit before a
+neither, and the dead request's claim is taken over by the next retry. Views that must commit before a
 gateway call (DESIGN.md: no gateway call under a lock) set `idempotency_atomic = False` and
 rely on their own idempotency (payment attempts carry keys derived from this one).
 
@@ -28,6 +30,7 @@ from django.db import IntegrityError, transaction
 
 from cynco.clock import wall_now
 from cynco.errors import IdempotencyInProgress, IdempotencyKeyReused, ValidationFailed
+from cynco.idempotency_owner import OwnerLock, owner_lock_key
 from cynco.models import IdempotencyRecord
 from cynco.tenancy import Scope
 
@@ -82,23 +85,41 @@ def key_from(request) -> str | None:
     return key
 
 
-def claim(*, scope: Scope, key: str, fingerprint: str) -> StoredResponse | None:
-    """Claim `key` for this request. Returns the stored response when this is a replay; raises
-    when the key belongs to another request or to one still running; None when we may run."""
-    record, created = _insert_claim(scope=scope, key=key, fingerprint=fingerprint)
-    if created:
-        return None
+def claim(*, scope: Scope, key: str, fingerprint: str) -> tuple[StoredResponse | None,
+                                                                OwnerLock | None]:
+    """Claim `key` for this request: (the stored response, None) when this is a replay;
+    (None, the owner lock) when we may run, holding the lock until `release`. Raises when the
+    key belongs to another request (422) or to one still running (409).
+
+    A record left `in_progress` whose owner lock is free belongs to a request that died (its
+    work was rolled back, or is resumed by its own idempotency): the retry takes it over at once.
+    """
+    record = IdempotencyRecord.objects.for_scope(scope).filter(key=key).first()
+    if record is not None and record.state == IdempotencyRecord.State.COMPLETED:
+        return _replay(record, fingerprint), None
+    lock = OwnerLock(owner_lock_key(scope.merchant_id, scope.environment, key))
+    if not lock.try_acquire():
+        if record is not None and record.fingerprint != fingerprint:
+            raise IdempotencyKeyReused()
+        raise IdempotencyInProgress()
+    try:
+        record, created = _insert_claim(scope=scope, key=key, fingerprint=fingerprint)
+        if created:
+            return None, lock
+        if record.fingerprint != fingerprint or record.state == IdempotencyRecord.State.COMPLETED:
+            lock.release()
+            return _replay(record, fingerprint), None
+        IdempotencyRecord.objects.filter(pk=record.pk).update(updated_at=wall_now())
+        return None, lock  # the first attempt died without finishing
+    except BaseException:
+        lock.release()
+        raise
+
+
+def _replay(record: IdempotencyRecord, fingerprint: str) -> StoredResponse:
     if record.fingerprint != fingerprint:
         raise IdempotencyKeyReused()
-    if record.state == IdempotencyRecord.State.COMPLETED:
-        return StoredResponse(record.status_code, bytes(record.response_body))
-    stale_before = wall_now() - timedelta(seconds=settings.IDEMPOTENCY_STALE_SECONDS)
-    taken_over = IdempotencyRecord.objects.filter(
-        pk=record.pk, state=IdempotencyRecord.State.IN_PROGRESS, updated_at__lt=stale_before
-    ).update(updated_at=wall_now())
-    if taken_over:
-        return None  # the first attempt died without finishing; its work was rolled back
-    raise IdempotencyInProgress()
+    return StoredResponse(record.status_code, bytes(record.response_body))
 
 
 def _insert_claim(*, scope: Scope, key: str, fingerprint: str):

@@ -192,8 +192,6 @@ SPECTACULAR_SETTINGS = {
 
 # Idempotency records are kept at least this long (API.md: at least 24 hours).
 IDEMPOTENCY_RETENTION_HOURS = env.int("IDEMPOTENCY_RETENTION_HOURS", default=48)
-# A request still "in progress" after this long is taken to have died; its key may be reused.
-IDEMPOTENCY_STALE_SECONDS = env.int("IDEMPOTENCY_STALE_SECONDS", default=300)
 # How long one customer's operation waits for another's before answering 429 CONCURRENT_REQUEST.
 CUSTOMER_LOCK_WAIT_SECONDS = env.float("CUSTOMER_LOCK_WAIT_SECONDS", default=5.0)
 # check and track answer their common case in one SQL statement (docs/entitlements.md,

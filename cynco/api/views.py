@@ -36,6 +36,8 @@ class ApiView(APIView):
         self.headers = self.default_response_headers
         try:
             self.initial(request, *args, **kwargs)
+            if not self._has_handler(request):
+                self.http_method_not_allowed(request)  # before any header is looked at
             _refuse_control_characters(request)
             key = idempotency.key_from(request)
             if key is None:
@@ -47,10 +49,12 @@ class ApiView(APIView):
         self.response = response
         return response
 
-    def _run_handler(self, request, *args, **kwargs):
+    def _has_handler(self, request) -> bool:
         method = request.method.lower()
-        handler = getattr(self, method, None) if method in self.http_method_names else None
-        return (handler or self.http_method_not_allowed)(request, *args, **kwargs)
+        return method in self.http_method_names and hasattr(self, method)
+
+    def _run_handler(self, request, *args, **kwargs):
+        return getattr(self, request.method.lower())(request, *args, **kwargs)
 
     def _finalized(self, response):
         response = self.finalize_response(self.request, response, *self.args, **self.kwargs)
@@ -63,13 +67,19 @@ class ApiView(APIView):
         fingerprint = idempotency.request_fingerprint(
             request.method, request.path, request.META.get("QUERY_STRING", ""), request.body
         )
-        stored = idempotency.claim(scope=scope, key=key, fingerprint=fingerprint)
+        stored, owner = idempotency.claim(scope=scope, key=key, fingerprint=fingerprint)
         if stored is not None:
             replay = HttpResponse(
                 stored.body, status=stored.status_code, content_type="application/json"
             )
             replay["Idempotent-Replayed"] = "true"
             return replay
+        try:
+            return self._run_claimed(request, scope, key, *args, **kwargs)
+        finally:
+            owner.release()  # after the answer is stored: a retry then finds it
+
+    def _run_claimed(self, request, scope, key, *args, **kwargs):
         try:
             with transaction.atomic() if self.idempotency_atomic else nullcontext():
                 response = self._finalized(self._run_handler(request, *args, **kwargs))
@@ -86,7 +96,6 @@ class ApiView(APIView):
                 scope=scope, key=key, status_code=response.status_code, body=response.content
             )
             return response
-
 
 
 def _refuse_control_characters(request) -> None:

@@ -3,7 +3,9 @@
 These run real requests in real threads against PostgreSQL.
 """
 
+import json
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import psycopg
@@ -140,3 +142,70 @@ def test_a_replay_while_the_first_is_running_is_409_then_the_stored_answer():
     after = api.post(KEYS_PATH, body, headers=headers)
     assert data_of(after, 201)["id"] == results["first"].json()["data"]["id"]
     assert ApiKey.objects.filter(name="slow").count() == 1
+
+
+OWNER_SCRIPT = """
+import os, signal, sys, time
+import django
+django.setup()
+from cynco import idempotency
+from cynco.tenancy import Scope
+scope = Scope(sys.argv[1], "test")
+stored, owner = idempotency.claim(scope=scope, key="died", fingerprint=sys.argv[2])
+print("claimed" if owner is not None else "not claimed", flush=True)
+time.sleep(120)
+"""
+
+
+def _database_url() -> str:
+    params = connection.settings_dict
+    return "postgres://{}@{}:{}/{}".format(params["USER"] or "postgres", params["HOST"] or
+                                          "127.0.0.1", params["PORT"] or 5432, params["NAME"])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_key_whose_first_request_died_may_be_retried_at_once():
+    """The owner of the key is a real process, killed with SIGKILL while it holds the claim:
+    while it lives a retry is 409; once it is gone the retry runs at once (no 300 s wait)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from django.conf import settings as django_settings
+
+    keys = make_merchant()
+    api = Api(keys.secret_test)
+    body = {"name": "after a crash", "type": "secret"}
+    fingerprint = request_fingerprint("POST", KEYS_PATH, "", json.dumps(body).encode())
+    owner = subprocess.Popen(
+        [sys.executable, "-c", OWNER_SCRIPT, keys.merchant.id, fingerprint],
+        env={**os.environ, "DATABASE_URL": _database_url(),
+             "DJANGO_SETTINGS_MODULE": "cynco.settings"},
+        cwd=django_settings.BASE_DIR, stdout=subprocess.PIPE, text=True)
+    try:
+        assert owner.stdout.readline().strip() == "claimed"
+        alive = api.post(KEYS_PATH, body, headers={"Idempotency-Key": "died"})
+        assert alive.status_code == 409
+        assert error_of(alive)["code"] == "IDEMPOTENCY_IN_PROGRESS"
+    finally:
+        owner.send_signal(signal.SIGKILL)
+        owner.wait(timeout=30)
+    assert IdempotencyRecord.objects.get(key="died").state == "in_progress"
+
+    deadline = time.monotonic() + 10  # the server notices the closed socket within moments
+    while True:
+        retry = api.post(KEYS_PATH, body, headers={"Idempotency-Key": "died"})
+        if retry.status_code != 409 or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    created = data_of(retry, 201)
+    again = api.post(KEYS_PATH, body, headers={"Idempotency-Key": "died"})
+    assert data_of(again, 201)["id"] == created["id"]
+    assert ApiKey.objects.filter(name="after a crash").count() == 1
+
+
+def test_a_wrong_method_is_405_before_the_idempotency_key_is_read(api):
+    response = api.put("/api/v1/pay/check", {"customer": "x"}, headers={"Idempotency-Key": ""})
+    assert response.status_code == 405
+    assert error_of(response)["code"] == "METHOD_NOT_ALLOWED"
