@@ -25,7 +25,8 @@ run: $(VENV)/.run-deps
 
 ## test: the whole suite on PostgreSQL (DATABASE_URL, else 127.0.0.1:5432, else embedded)
 test: $(VENV)/.test-deps
-	CYNCO_PREFER_LOCAL_DB=1 $(PY) -m pytest $(PYTEST_ARGS)
+	# Rate limits are off for the suite (tests/cynco/test_rate_limits.py turns them on with its own Redis).
+	CYNCO_PREFER_LOCAL_DB=1 RATE_LIMITS_ENABLED=false $(PY) -m pytest $(PYTEST_ARGS)
 
 ## clean-db: delete the embedded database under var/ (it is recreated by the next run)
 clean-db:

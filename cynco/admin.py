@@ -14,6 +14,18 @@ class MerchantAdmin(SimpleHistoryAdmin):
     list_display = ("name", "id", "default_currency", "created_at")
     search_fields = ("name", "id")
     readonly_fields = ("id", "created_at")
+    fieldsets = (
+        (None, {"fields": ("id", "name", "default_currency", "created_at")}),
+        ("Rate limits per API key (requests per second; empty: the server's default)", {
+            "fields": ("rate_limit_usage_per_second", "rate_limit_api_per_second"),
+        }),
+    )
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if not request.user.is_superuser:  # a merchant's staff may not raise their own limits
+            fields += ["rate_limit_usage_per_second", "rate_limit_api_per_second"]
+        return fields
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request)

@@ -4,3 +4,6 @@ from django.apps import AppConfig
 class CyncoConfig(AppConfig):
     name = "cynco"
     verbose_name = "Platform: merchants and API keys"
+
+    def ready(self):
+        from cynco import rate_limits  # noqa: F401  registers its system check

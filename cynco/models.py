@@ -28,6 +28,13 @@ class Merchant(models.Model):
     id = models.CharField(primary_key=True, max_length=40, default=new_merchant_id, editable=False)
     name = models.CharField(max_length=200)
     default_currency = models.CharField(max_length=3, default="MYR")
+    # Per-key request rates for this merchant's keys (cynco.rate_limits); empty: the defaults.
+    rate_limit_usage_per_second = models.PositiveIntegerField(
+        null=True, blank=True, help_text="check and track, per key; empty: the server's default"
+    )
+    rate_limit_api_per_second = models.PositiveIntegerField(
+        null=True, blank=True, help_text="every other endpoint, per key; empty: the server's default"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     history = model_history()
 

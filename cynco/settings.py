@@ -57,6 +57,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
+    "cynco.rate_limits.RateLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -107,6 +108,12 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")
 
+# Per-key rate limits (cynco/rate_limits.py): requests per second, bursts of one second's worth.
+RATE_LIMITS_ENABLED = env.bool("RATE_LIMITS_ENABLED", default=True)
+RATE_LIMIT_USAGE_PER_SECOND = env.int("RATE_LIMIT_USAGE_PER_SECOND", default=1000)
+RATE_LIMIT_API_PER_SECOND = env.int("RATE_LIMIT_API_PER_SECOND", default=100)
+RATE_LIMIT_REDIS_URL = env.str("RATE_LIMIT_REDIS_URL", default="") or REDIS_URL
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
@@ -133,7 +140,10 @@ CORS_ALLOW_HEADERS = [
     "accept", "authorization", "content-type", "idempotency-key", "x-cyncobilling-version",
     "x-cyncopay-version",
 ]
-CORS_EXPOSE_HEADERS = ["x-cyncobilling-version", "idempotent-replayed"]
+CORS_EXPOSE_HEADERS = [
+    "x-cyncobilling-version", "idempotent-replayed", "retry-after", "ratelimit-limit",
+    "ratelimit-remaining", "ratelimit-reset", "ratelimit-policy",
+]
 
 APPEND_SLASH = False  # the client calls paths without a trailing slash; never redirect a POST
 
