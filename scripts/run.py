@@ -87,7 +87,8 @@ def main() -> int:
     try:
         processes["web"] = start(
             "web server",
-            [PYTHON, "-m", "gunicorn", "cynco.wsgi:application", "--bind", f"{HOST}:{PORT}",
+            [PYTHON, "-m", "gunicorn", "cynco.wsgi:application", "-c", "python:cynco.gunicorn_conf",
+             "--bind", f"{HOST}:{PORT}",
              "--workers", env.get("WEB_WORKERS", "2"), "--threads", env.get("WEB_THREADS", "4"),
              "--access-logfile", "-"],
             env,
