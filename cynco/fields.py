@@ -9,18 +9,63 @@ from __future__ import annotations
 import sys
 from decimal import Decimal, InvalidOperation
 
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import RegexValidator
 from rest_framework import serializers
+
+from cynco.ids import HTTP_URL_PATTERN, IDENTIFIER_PATTERN, TEXT_PATTERN
 
 USAGE_PLACES = 6
 USAGE_MAX = Decimal("1e14")  # DecimalField(max_digits=20, decimal_places=6)
 _DOUBLE_MAX = Decimal(sys.float_info.max)
 
 
+class WholeStringValidator(RegexValidator):
+    """A RegexValidator (so the OpenAPI document shows its `pattern`) that matches the whole
+    string: Python's `$` would also match before a final line break."""
+
+    def __call__(self, value):
+        if self.regex.fullmatch(str(value)) is None:
+            raise DjangoValidationError(self.message, code=self.code)
+
+
+IDENTIFIER_VALIDATOR = WholeStringValidator(
+    IDENTIFIER_PATTERN, message="Must not contain control or invisible formatting characters."
+)
+TEXT_VALIDATOR = WholeStringValidator(TEXT_PATTERN, message="Must not contain NUL characters.")
+HTTP_URL_VALIDATOR = WholeStringValidator(
+    HTTP_URL_PATTERN, message="Must be an absolute http:// or https:// URL."
+)
+
+
 class StrictCharField(serializers.CharField):
+    """A JSON string taken exactly as sent (never trimmed: what is valid is what the document
+    says). By default it follows the identifier rule (cynco.ids); `text=True` for free text
+    such as descriptions, which may hold line breaks. Not blank unless `allow_blank`."""
+
+    rule = IDENTIFIER_VALIDATOR
+
+    def __init__(self, *, text: bool = False, **kwargs):
+        kwargs.setdefault("trim_whitespace", False)
+        if not kwargs.get("allow_blank") and "min_length" not in kwargs:
+            kwargs["min_length"] = 1
+        super().__init__(**kwargs)
+        self.validators.append(TEXT_VALIDATOR if text else self.rule)
+
     def to_internal_value(self, data):
         if not isinstance(data, str):
             self.fail("invalid")
+        try:
+            data.encode()
+        except UnicodeEncodeError:  # a lone surrogate escape (\ud800): not storable text
+            self.fail("invalid")
         return super().to_internal_value(data)
+
+
+class HttpUrlField(StrictCharField):
+    """An absolute http(s) URL with a host (cynco.ids.HTTP_URL_PATTERN), taken as sent."""
+
+    rule = HTTP_URL_VALIDATOR
 
 
 class StrictIntegerField(serializers.IntegerField):

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -36,6 +37,10 @@ from cynco.tenancy import Scope
 
 HEADER = "HTTP_IDEMPOTENCY_KEY"
 MAX_KEY_LENGTH = 255
+# Visible ASCII, spaces only inside (an HTTP server trims them at either end). Also the
+# header's `pattern` in the OpenAPI document.
+KEY_PATTERN = r"^[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?$"
+KEY_FORMAT = re.compile(KEY_PATTERN)
 MUTATING_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 RETRYABLE_STATUSES = {409, 429}
 
@@ -77,12 +82,11 @@ def key_from(request) -> str | None:
     raw = request.META.get(HEADER)
     if raw is None or request.method not in MUTATING_METHODS:
         return None
-    key = raw.strip()
-    if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
+    if len(raw) > MAX_KEY_LENGTH or not KEY_FORMAT.fullmatch(raw):
         raise ValidationFailed.field(
-            "Idempotency-Key", f"must be 1 to {MAX_KEY_LENGTH} visible characters"
+            "Idempotency-Key", f"must be 1 to {MAX_KEY_LENGTH} visible ASCII characters"
         )
-    return key
+    return raw
 
 
 def claim(*, scope: Scope, key: str, fingerprint: str) -> tuple[StoredResponse | None,

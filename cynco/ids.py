@@ -9,8 +9,34 @@ milliseconds, so new rows land at the end of their index as with a sequence, wit
 shared across merchants (DESIGN.md, Citus). The remaining 80 bits are random.
 """
 
+import re
 import secrets
 import time
+
+# The one rule for every string the API takes as an identifier, slug, code or name — in a body,
+# a query string or a header: no control or invisible formatting characters (C0, C1, soft
+# hyphen, zero-width and bidirectional marks, line and paragraph separators, BOM). The same
+# pattern is the `pattern` of those strings in the OpenAPI document; written with \uXXXX
+# escapes so Python, JavaScript and the document's validators read it alike.
+FORBIDDEN_CHARACTERS = (
+    r"\u0000-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e"
+    r"\u2060-\u206f\ufeff\ufff9-\ufffb"
+)
+IDENTIFIER_PATTERN = rf"^[^{FORBIDDEN_CHARACTERS}]*$"
+# An absolute http(s) URL with a host: what success, cancel and webhook URLs must be. Hosts are
+# not looked up here (webhook endpoints are checked against private addresses elsewhere).
+HTTP_URL_PATTERN = (
+    rf"^[Hh][Tt][Tt][Pp][Ss]?://[^\s/?#@{FORBIDDEN_CHARACTERS}]+"
+    rf"([/?#][^\s{FORBIDDEN_CHARACTERS}]*)?$"
+)
+# Free text (descriptions, reasons) may hold line breaks and tabs; NUL never reaches PostgreSQL.
+TEXT_PATTERN = r"^[^\u0000]*$"
+_identifier = re.compile(IDENTIFIER_PATTERN)
+
+
+def is_identifier_text(value: str) -> bool:
+    """True when `value` keeps the identifier rule (IDENTIFIER_PATTERN)."""
+    return _identifier.fullmatch(value) is not None  # `$` alone would let a final "\n" by
 
 _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford base32, lower case
 

@@ -49,6 +49,18 @@ def page_of(request) -> Page:
     return Page(**values)
 
 
+def choices_of(request, name: str, choices) -> list[str]:
+    """A comma-separated query parameter whose every item is one of `choices` (none: [])."""
+    raw = request.query_params.get(name)
+    if raw is None:
+        return []
+    items = raw.split(",")
+    unknown = [item for item in items if item not in choices]
+    if unknown:
+        raise ValidationFailed.field(name, f"Unknown {name} '{unknown[0]}'.")
+    return items
+
+
 def paginated(items: list, *, total: int, page: Page) -> Response:
     return Response(
         {

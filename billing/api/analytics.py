@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from drf_spectacular.types import OpenApiTypes
-
 from billing.api.shapes.account import AnalyticsShape, RevenueMonthShape
 from billing.selectors.analytics import analytics_summary, revenue_timeline
 from cynco import clock
 from cynco.api.schema import ListOf, openapi, query_param
 from cynco.api.views import ApiView
-from cynco.currencies import is_iso_currency
+from cynco.currencies import ISO_4217_MINOR_UNITS, is_iso_currency
 from cynco.errors import ValidationFailed
 from cynco.models import Merchant
 from cynco.responses import ok
@@ -30,8 +28,9 @@ class AnalyticsView(ApiView):
              query=[query_param("view", "summary (default) or timeline.",
                                 enum=["summary", "timeline"]),
                     query_param("months", f"Timeline months, 1-{MAX_MONTHS} (default 12).",
-                                type=OpenApiTypes.INT),
-                    query_param("currency", "ISO 4217 code (default: the merchant's).")],
+                                minimum=1, maximum=MAX_MONTHS),
+                    query_param("currency", "ISO 4217 code (default: the merchant's).",
+                                enum=sorted(ISO_4217_MINOR_UNITS))],
              data=(AnalyticsShape, ListOf(RevenueMonthShape)))
     def get(self, request):
         params = request.query_params
@@ -45,7 +44,7 @@ class AnalyticsView(ApiView):
         if not is_iso_currency(currency):
             raise ValidationFailed.field("currency", "Must be an ISO 4217 code such as MYR.")
         at = clock.now(self.scope)
+        months = _months(params.get("months"))  # checked whichever the view
         if view == "timeline":
-            months = _months(params.get("months"))
             return ok(revenue_timeline(scope=self.scope, currency=currency, at=at, months=months))
         return ok(analytics_summary(scope=self.scope, currency=currency, at=at))

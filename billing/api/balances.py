@@ -35,6 +35,8 @@ class BalanceUpdateInput(serializers.Serializer):
     usage = UsageAmountField(required=False, min_value=Decimal(0))
     balance = UsageAmountField(required=False)
 
+    body_rules = ({"oneOf": [{"required": ["usage"]}, {"required": ["balance"]}]},)
+
     def validate(self, attrs):
         if ("usage" in attrs) == ("balance" in attrs):
             raise serializers.ValidationError("Give exactly one of usage and balance.")

@@ -50,6 +50,16 @@ class CouponCreateInput(serializers.Serializer):
     validFrom = serializers.DateTimeField(required=False, allow_null=True)
     validUntil = serializers.DateTimeField(required=False, allow_null=True)
     metadata = StrictJSONObjectField(required=False, allow_null=True)
+    # `validate` below, for the OpenAPI document (validUntil after validFrom it cannot say).
+    body_rules = (
+        {"anyOf": [{"properties": {"duration": {"enum": ["repeating"]},
+                                   "durationMonths": {"type": "integer"}},
+                    "required": ["durationMonths"]},
+                   {"properties": {"duration": {"enum": ["once", "forever"]},
+                                   "durationMonths": {"enum": [None]}}}]},
+        {"anyOf": [{"properties": {"type": {"enum": [kind]}, "value": {"maximum": limit}}}
+                   for kind, limit in VALUE_LIMITS.items()]},
+    )
 
     def validate(self, values):
         problems = {}

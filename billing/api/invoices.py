@@ -6,11 +6,10 @@ from billing.api.shapes.subscriptions import InvoiceShape
 from billing.models import Invoice
 from billing.selectors.customers import customer_find
 from billing.selectors.subscriptions import invoice_find, invoice_hosted_url, invoices_list
-from cynco.api.schema import PageOf, openapi, query_param
+from cynco.api.schema import PageOf, choices_param, openapi, query_param
 from cynco.api.views import ApiView
-from cynco.errors import ValidationFailed
 from cynco.fields import usage_number
-from cynco.responses import ok, page_of, paginated
+from cynco.responses import choices_of, ok, page_of, paginated
 
 
 def invoice_data(invoice: Invoice) -> dict:
@@ -46,17 +45,13 @@ def invoice_data(invoice: Invoice) -> dict:
 class InvoicesView(ApiView):
     @openapi("invoices_list", summary="Invoices, newest first",
              query=[query_param("customer", "Only this customer's (external id)."),
-                    query_param("status", "Comma-separated statuses: "
-                                          f"{', '.join(Invoice.Status.values)}.")],
+                    choices_param("status", "Only these statuses", Invoice.Status.values)],
              data=PageOf(InvoiceShape), errors=(404,))
     def get(self, request):
         page = page_of(request)
         external_id = request.query_params.get("customer")
         customer = customer_find(self.scope, external_id) if external_id else None
-        statuses = [s for s in request.query_params.get("status", "").split(",") if s]
-        unknown = [s for s in statuses if s not in Invoice.Status.values]
-        if unknown:
-            raise ValidationFailed.field("status", f"Unknown status '{unknown[0]}'.")
+        statuses = choices_of(request, "status", Invoice.Status.values)
         rows = invoices_list(self.scope, customer, statuses or None)
         return paginated([invoice_data(i) for i in page.slice(rows)], total=rows.count(),
                          page=page)

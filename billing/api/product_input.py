@@ -179,7 +179,7 @@ class ProductInput(serializers.Serializer):
     name = StrictCharField(max_length=200)
     slug = slug_field()
     description = StrictCharField(
-        max_length=5000, required=False, allow_null=True, allow_blank=True
+        max_length=5000, required=False, allow_null=True, allow_blank=True, text=True
     )
     isDefault = StrictBooleanField(required=False)
     autoEnable = StrictBooleanField(required=False)

@@ -7,20 +7,15 @@ from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from rest_framework import serializers
 
 from cynco.fields import (
+    HttpUrlField,
     StrictBooleanField,
     StrictCharField,
     StrictIntegerField,
     StrictJSONObjectField,
 )
+from cynco.ids import IDENTIFIER_PATTERN
 
 MAX_QUANTITY = 100_000
-
-
-class StrictURLField(serializers.URLField):
-    def to_internal_value(self, data):
-        if not isinstance(data, str):
-            self.fail("invalid")
-        return super().to_internal_value(data)
 
 
 class InlineCustomer(serializers.Serializer):
@@ -34,6 +29,9 @@ class InlineCustomer(serializers.Serializer):
         return value
 
 
+CUSTOMER_ID = StrictCharField(max_length=255)
+
+
 class CustomerRef(serializers.Field):
     """`customer`: the external id, or `{id, email, name}` to create the customer inline."""
 
@@ -41,9 +39,7 @@ class CustomerRef(serializers.Field):
 
     def to_internal_value(self, data):
         if isinstance(data, str):
-            if not data or len(data) > 255:
-                raise serializers.ValidationError("Must be 1-255 characters.")
-            return {"id": data}
+            return {"id": CUSTOMER_ID.run_validation(data)}
         if isinstance(data, dict):
             inline = InlineCustomer(data=data)
             inline.is_valid(raise_exception=True)
@@ -59,6 +55,7 @@ class CustomerRefSchema(OpenApiSerializerFieldExtension):
     def map_serializer_field(self, auto_schema, direction):
         inline = auto_schema.resolve_serializer(InlineCustomer, direction)
         return {"oneOf": [{"type": "string", "minLength": 1, "maxLength": 255,
+                           "pattern": IDENTIFIER_PATTERN,
                            "description": "The customer's external id."}, inline.ref]}
 
 
@@ -72,8 +69,8 @@ class SubscribeInput(serializers.Serializer):
     customer = CustomerRef()
     product = StrictCharField(max_length=100)
     priceId = StrictCharField(max_length=40, required=False)
-    successUrl = StrictURLField(max_length=2000, required=False)
-    cancelUrl = StrictURLField(max_length=2000, required=False)
+    successUrl = HttpUrlField(max_length=2000, required=False)
+    cancelUrl = HttpUrlField(max_length=2000, required=False)
     quantity = StrictIntegerField(min_value=1, max_value=MAX_QUANTITY, required=False, default=1)
     couponCode = StrictCharField(max_length=100, required=False)
     fingerprint = StrictCharField(max_length=255, required=False)
@@ -92,9 +89,9 @@ class AttachProduct(serializers.Serializer):
 
 class MultiAttachInput(serializers.Serializer):
     customer = CustomerRef()
-    products = serializers.ListField(child=AttachProduct(), allow_empty=False, max_length=20)
-    successUrl = StrictURLField(max_length=2000)
-    cancelUrl = StrictURLField(max_length=2000)
+    products = serializers.ListField(child=AttachProduct(), min_length=1, max_length=20)
+    successUrl = HttpUrlField(max_length=2000)
+    cancelUrl = HttpUrlField(max_length=2000)
     couponCode = StrictCharField(max_length=100, required=False)
     metadata = StrictJSONObjectField(required=False, default=dict)
 
@@ -111,7 +108,7 @@ class CancelInput(serializers.Serializer):
     customer = StrictCharField(max_length=255)
     product = StrictCharField(max_length=100, required=False)
     immediate = StrictBooleanField(required=False, default=False)
-    reason = StrictCharField(max_length=500, required=False, allow_blank=True)
+    reason = StrictCharField(max_length=500, required=False, allow_blank=True, text=True)
 
 
 class StrictDateTimeField(serializers.DateTimeField):
@@ -137,3 +134,10 @@ class UpdateInput(serializers.Serializer):
     featureQuantities = FeatureQuantity(many=True, required=False)
     prorationBehavior = serializers.ChoiceField(choices=["prorate", "none"], required=False,
                                                 default="prorate")
+    # billing.services.subscription_updates.validate_update, for the OpenAPI document.
+    body_rules = (
+        {"oneOf": [{"required": ["cancelAction"]}, {"required": ["pauseAction"]},
+                   {"required": ["quantity"]}]},
+        {"anyOf": [{"not": {"required": ["resumeAt"]}},
+                   {"properties": {"pauseAction": {"enum": ["pause"]}}}]},
+    )

@@ -36,11 +36,11 @@ from billing.services.subscription_updates import (
 )
 from billing.services.subscriptions import summary_data
 from cynco import clock, idempotency
-from cynco.api.schema import PageOf, openapi, query_param
+from cynco.api.schema import PageOf, choices_param, openapi
 from cynco.api.views import ApiView
 from cynco.errors import Forbidden, NotFound, ValidationFailed
 from cynco.permissions import PublishableAllowed
-from cynco.responses import ok, page_of, paginated
+from cynco.responses import choices_of, ok, page_of, paginated
 
 
 def valid(serializer_class, data) -> dict:
@@ -173,15 +173,12 @@ class CancelView(ApiView):
 
 class SubscriptionsView(ApiView):
     @openapi("subscriptions_list", summary="Subscriptions, newest first",
-             query=[query_param("status", "Comma-separated statuses, e.g. active,trialing: "
-                                          f"{', '.join(Subscription.Status.values)}.")],
+             query=[choices_param("status", "Only these statuses, e.g. active,trialing",
+                                  Subscription.Status.values)],
              data=PageOf(SubscriptionRowShape))
     def get(self, request):
         page = page_of(request)
-        statuses = [s for s in request.query_params.get("status", "").split(",") if s]
-        unknown = [s for s in statuses if s not in Subscription.Status.values]
-        if unknown:
-            raise ValidationFailed.field("status", f"Unknown status '{unknown[0]}'.")
+        statuses = choices_of(request, "status", Subscription.Status.values)
         rows = subscriptions_list(self.scope, statuses or None)
         items = [{**summary_data(s), "customerId": s.customer_id} for s in page.slice(rows)]
         return paginated(items, total=rows.count(), page=page)

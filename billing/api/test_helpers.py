@@ -31,6 +31,7 @@ class CompleteInput(serializers.Serializer):
 class AdvanceInput(serializers.Serializer):
     to = StrictDateTimeField(required=False)
     seconds = StrictIntegerField(min_value=1, max_value=MAX_ADVANCE_SECONDS, required=False)
+    body_rules = ({"oneOf": [{"required": ["to"]}, {"required": ["seconds"]}]},)
 
 
 class CheckoutCompleteView(ApiView):

@@ -24,6 +24,7 @@ from billing.api.usage import check_data, track_data
 from billing.services.usage_fast_path import CHECK, PEEK, TRACK, UsageCall, usage_fast
 from cynco.errors import ApiError, error_body
 from cynco.fields import USAGE_MAX, USAGE_PLACES
+from cynco.ids import is_identifier_text
 from cynco.keys import looks_like_key
 from cynco.parsers import load_json
 
@@ -103,10 +104,9 @@ def _plain_request(request) -> tuple[dict | None, str]:
 
 
 def _text(value, max_length: int) -> str | None:
-    """A string StrictCharField takes as it is: 1..max_length printable characters with no
-    space at either end (anything else may be trimmed, refused or blank: the DRF view's)."""
-    if (type(value) is str and 0 < len(value) <= max_length and value.isprintable()
-            and value[0] != " " and value[-1] != " "):
+    """A string StrictCharField takes as it is: 1..max_length characters keeping the identifier
+    rule (anything else is refused by the DRF view, with its message)."""
+    if type(value) is str and 0 < len(value) <= max_length and is_identifier_text(value):
         return value
     return None
 

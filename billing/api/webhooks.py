@@ -8,22 +8,23 @@ from billing.api.actors import actor_of
 from billing.api.query import required_query_param
 from billing.api.shapes.account import NewWebhookEndpointShape, WebhookEndpointShape
 from billing.models import WebhookEndpoint
-from billing.models.webhooks import URL_MAX_LENGTH
+from billing.models.webhooks import EVENT_TYPES, URL_MAX_LENGTH
 from billing.selectors.webhooks import webhook_endpoints
 from billing.services.webhooks import webhook_endpoint_create, webhook_endpoint_delete
 from cynco.api.schema import DELETED, PageOf, openapi, query_param
 from cynco.api.views import ApiView
-from cynco.fields import StrictCharField
+from cynco.fields import HttpUrlField
 from cynco.responses import ok, page_of, paginated
 
 
 class WebhookEndpointInput(serializers.Serializer):
-    url = StrictCharField(max_length=URL_MAX_LENGTH)
+    url = HttpUrlField(max_length=URL_MAX_LENGTH)
     # Types are checked here, names against API.md's list by the service (422 on `events[i]`).
     events = serializers.ListField(
-        child=StrictCharField(max_length=60),
+        child=serializers.ChoiceField(choices=EVENT_TYPES),
         required=False,
         allow_null=True,
+        min_length=1,
         max_length=100,
     )
 

@@ -39,7 +39,7 @@ from billing.services.subscriptions import (
     subscription_end,
     subscription_start,
 )
-from cynco.errors import ValidationFailed
+from cynco.errors import NotFound, ValidationFailed
 from cynco.locks import lock_customer
 from cynco.tenancy import Scope
 
@@ -179,7 +179,7 @@ def _plan(customer, items: list[AttachItem], at) -> list[_Planned]:
                 pk=eligibility.current_subscription_id)
         try:
             price = resolve_price(product, item.price_id, None)
-        except ValidationFailed as exc:
+        except NotFound as exc:  # within a list, a bad reference is a field of the body
             raise ValidationFailed.field(f"{field}.priceId", exc.details[0]["message"]) from exc
         if price is None or not is_recurring(price):
             raise ValidationFailed.field(f"{field}.priceId",

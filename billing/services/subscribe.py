@@ -43,7 +43,7 @@ from billing.services.subscriptions import (
     price_amount,
     subscription_start,
 )
-from cynco.errors import Forbidden, ValidationFailed
+from cynco.errors import Forbidden, NotFound
 from cynco.locks import lock_customer
 from cynco.tenancy import Scope
 
@@ -100,7 +100,9 @@ def resolve_price(product: Product, price_id: str | None, held: Subscription | N
     for price in product.latest_version.prices.all():
         if price.id == price_id:
             return price
-    raise ValidationFailed.field("priceId", f"Not a price of product '{product.slug}'.")
+    # A reference to something that does not exist (here): 404, like an unknown product.
+    raise NotFound(f"priceId: not a price of product '{product.slug}'",
+                   details=[{"field": "priceId", "message": "Not a price of this product."}])
 
 
 def charge_for(

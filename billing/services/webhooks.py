@@ -11,7 +11,6 @@ import logging
 from functools import partial
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.core.validators import URLValidator
 from django.db import transaction
 from rest_framework.utils.encoders import JSONEncoder
 
@@ -27,11 +26,12 @@ from billing import webhook_addresses
 from billing.webhook_signatures import new_secret
 from cynco import clock
 from cynco.errors import NotFound, ValidationFailed
+from cynco.fields import HTTP_URL_VALIDATOR
 from cynco.tenancy import Scope
 
 logger = logging.getLogger(__name__)
 
-_url_validator = URLValidator(schemes=["http", "https"], message="Must be an http(s) URL.")
+_url_validator = HTTP_URL_VALIDATOR  # the API's one URL rule (cynco.fields)
 
 
 def clean_endpoint_url(url: str, environment: str) -> str:

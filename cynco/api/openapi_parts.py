@@ -10,6 +10,9 @@ from drf_spectacular.extensions import (
 )
 from drf_spectacular.utils import OpenApiParameter
 
+from cynco.idempotency import KEY_PATTERN
+from cynco.ids import IDENTIFIER_PATTERN
+
 # (tag, description), in the order the browsable docs list them. A path's first segment after
 # /api/v1/pay/ picks its tag from AREAS; every ledger path is "Ledger".
 TAGS = [
@@ -45,6 +48,8 @@ AREAS = {
 # Each error status: its shared response (components/responses) and what it means here
 # (API.md, Transport). Every one answers the `Error` envelope.
 ERROR_RESPONSES = {
+    400: ("BadRequest", "BAD_REQUEST: malformed HTTP, a request line over 4,094 bytes or a "
+                        "header over 8,190, refused before the API reads the request."),
     401: ("Unauthorized", "UNAUTHORIZED: the key is missing, malformed, unknown or revoked."),
     402: ("PaymentRequired", "LIMIT_EXCEEDED or PAYMENT_FAILED."),
     403: ("Forbidden", "FORBIDDEN: this key may not do this (a publishable key, a missing "
@@ -80,9 +85,11 @@ COMPONENT_NAMES = {
 
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key", location=OpenApiParameter.HEADER, required=False,
+    type={"type": "string", "minLength": 1, "maxLength": 255, "pattern": KEY_PATTERN},
     description="1-255 characters. A replay with the same key and body answers the stored "
                 "status and body (header `Idempotent-Replayed: true`) and does nothing else.",
 )
+PAGE_BOUNDS = {"limit": {"minimum": 1, "maximum": 100}, "offset": {"minimum": 0}}
 PAGINATION = {
     "type": "object",
     "properties": {"total": {"type": "integer"}, "limit": {"type": "integer"},
@@ -154,9 +161,26 @@ class UsageAmountSchema(OpenApiSerializerFieldExtension):
         return schema
 
 
+def _tighten_parameters(result: dict) -> None:
+    """Every query, path and header parameter as the server checks it (cynco.api.views): a
+    string is non-empty and follows the identifier rule (cynco.ids); `limit` is 1-100 and
+    `offset` at least 0 (cynco.responses)."""
+    for path in result["paths"].values():
+        for operation in path.values():
+            for parameter in operation.get("parameters", []):
+                schema = parameter.setdefault("schema", {})
+                if parameter["name"] in PAGE_BOUNDS:
+                    schema.update(PAGE_BOUNDS[parameter["name"]])
+                elif schema.get("type", "string") == "string" and not (
+                        {"enum", "format"} & set(schema)):
+                    schema.setdefault("minLength", 1)
+                    schema.setdefault("pattern", IDENTIFIER_PATTERN)
+
+
 def finish_document(result: dict, generator, request, public) -> dict:
-    """Postprocessing hook: the tags in TAGS order, each with its description, and the shared
-    error responses that operations refer to."""
+    """Postprocessing hook: the tags in TAGS order, each with its description, the shared
+    error responses that operations refer to, and parameters as strict as the server."""
+    _tighten_parameters(result)
     error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
     result.setdefault("components", {})["responses"] = {
         name: {"description": text, "content": error} for name, text in ERROR_RESPONSES.values()

@@ -98,10 +98,22 @@ def openapi(name: str, *, summary: str = "", description: str = "", input=None, 
 
 
 def query_param(name: str, description: str, *, required: bool = False, enum=None,
-                type=OpenApiTypes.STR) -> OpenApiParameter:
-    """A query parameter a view reads by hand from `request.query_params`."""
+                type=OpenApiTypes.STR, pattern: str | None = None, minimum: int | None = None,
+                maximum: int | None = None) -> OpenApiParameter:
+    """A query parameter a view reads by hand from `request.query_params`; `pattern`,
+    `minimum` and `maximum` state what the view accepts."""
+    if minimum is not None or maximum is not None:
+        type = {"type": "integer", **({"minimum": minimum} if minimum is not None else {}),
+                **({"maximum": maximum} if maximum is not None else {})}
     return OpenApiParameter(name, type=type, location=OpenApiParameter.QUERY, required=required,
-                            description=description, enum=enum)
+                            description=description, enum=enum, pattern=pattern)
+
+
+def choices_param(name: str, description: str, choices) -> OpenApiParameter:
+    """A comma-separated list of `choices` (cynco.responses.choices_of)."""
+    one = "(" + "|".join(sorted(choices)) + ")"
+    return query_param(name, f"{description}: comma-separated, of {', '.join(choices)}.",
+                       pattern=f"^{one}(,{one})*$")
 
 
 def shape(name: str, **fields) -> serializers.Serializer:
@@ -195,6 +207,11 @@ class ApiAutoSchema(AutoSchema):
             required = True
         else:
             schema, required = self._get_request_for_media_type(operation.input, direction)
+            # Rules across fields that the input serializer checks in `validate` (exactly one
+            # of two fields, one field only with a given value of another), as JSON Schema.
+            rules = getattr(force_instance(operation.input), "body_rules", ())
+            if rules:
+                schema = {"allOf": [schema, *rules]}
         return {"content": {"application/json": {"schema": schema}}, "required": required}
 
     def _get_response_bodies(self, direction="response") -> dict:
@@ -216,7 +233,7 @@ class ApiAutoSchema(AutoSchema):
         return responses
 
     def _error_statuses(self, operation: Operation | None) -> set[int]:
-        statuses = {401, 422, *(operation.errors if operation else ())}
+        statuses = {400, 401, 422, 429, *(operation.errors if operation else ())}
         if (operation is not None and operation.secret_only) or any(
                 getattr(p, "can_forbid", True) for p in self.view.get_permissions()):
             statuses.add(403)

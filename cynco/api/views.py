@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 
 from cynco import idempotency
 from cynco.errors import ValidationFailed
+from cynco.ids import is_identifier_text
 from cynco.tenancy import Scope, scope_of
 
 
@@ -38,7 +39,7 @@ class ApiView(APIView):
             self.initial(request, *args, **kwargs)
             if not self._has_handler(request):
                 self.http_method_not_allowed(request)  # before any header is looked at
-            _refuse_control_characters(request)
+            _check_query_values(request)
             key = idempotency.key_from(request)
             if key is None:
                 response = self._finalized(self._run_handler(request, *args, **kwargs))
@@ -98,9 +99,14 @@ class ApiView(APIView):
             return response
 
 
-def _refuse_control_characters(request) -> None:
-    """Query values are ids, slugs and filters: NUL and other control characters are a 422 here
-    rather than an error deep in PostgreSQL."""
+def _check_query_values(request) -> None:
+    """Query values are ids, slugs, filters and numbers: each follows the identifier rule
+    (cynco.ids) and none is empty, as the OpenAPI document says."""
     for name, values in request.query_params.lists():
-        if any(not value.isprintable() for value in values) or not name.isprintable():
+        if not is_identifier_text(name):
             raise ValidationFailed.field(name, "Must not contain control characters.")
+        for value in values:
+            if not value:
+                raise ValidationFailed.field(name, "Must not be empty.")
+            if not is_identifier_text(value):
+                raise ValidationFailed.field(name, "Must not contain control characters.")

@@ -10,6 +10,8 @@ from datetime import date as Date
 
 from rest_framework import serializers
 
+from cynco.fields import StrictCharField, WholeStringValidator
+from cynco.ids import FORBIDDEN_CHARACTERS
 from ledger.models import SourceType
 
 ISO_DATE = ["%Y-%m-%d"]
@@ -36,11 +38,21 @@ class PeriodQuery(serializers.Serializer):
         return values
 
 
+# A source type, optionally `:<id>` (validate_source); the document shows it as a pattern.
+SOURCE = WholeStringValidator(
+    rf"^({'|'.join(SourceType.values)})(:[^{FORBIDDEN_CHARACTERS}]+)?$",
+    message=f"Must be a source type ({', '.join(SourceType.values)}), optionally followed by "
+            ":<id>.",
+)
+
+
 class EntriesQuery(serializers.Serializer):
     period = serializers.RegexField(
-        r"^\d{4}-\d{2}$", required=False, error_messages={"invalid": "Must be YYYY-MM."}
+        r"^([0-9]{3}[1-9]|[0-9]{2}[1-9][0-9]|[0-9][1-9][0-9]{2}|[1-9][0-9]{3})-(0[1-9]|1[0-2])$",
+        required=False,
+        error_messages={"invalid": "Must be YYYY-MM with a month from 01 to 12."},
     )
-    source = serializers.CharField(required=False, max_length=100)
+    source = StrictCharField(required=False, max_length=100, validators=[SOURCE])
 
     def validate_period(self, value: str) -> tuple[Date, Date]:
         year, month = (int(part) for part in value.split("-"))

@@ -140,7 +140,6 @@ def test_subscribe_and_preview_refuse_bad_input(api, shop):
         ({"customer": "user_1", "product": "pro", "couponCode": 20}, "couponCode"),
         ({"customer": "user_1", "product": "pro", "carryOverBalances": {"enabled": 1}},
          "carryOverBalances.enabled"),
-        ({"customer": "user_1", "product": "pro", "priceId": "ppri_other"}, "priceId"),
         ({"customer": "user_1", "product": "pro", "redirectMode": "never"}, "redirectMode"),
     ):
         error = error_of(api.post(SUBSCRIBE, body))
@@ -150,6 +149,11 @@ def test_subscribe_and_preview_refuse_bad_input(api, shop):
                     )["code"] == "CUSTOMER_NOT_FOUND"
     assert error_of(api.post(SUBSCRIBE, {"customer": "user_1", "product": "nope"})
                     )["code"] == "PRODUCT_NOT_FOUND"
+    # A price that is not the product's is a reference to nothing, like an unknown product.
+    unknown_price = api.post(SUBSCRIBE, {"customer": "user_1", "product": "pro",
+                                         "priceId": "ppri_other"})
+    assert unknown_price.status_code == 404
+    assert error_of(unknown_price)["details"][0]["field"] == "priceId"
     assert error_of(api.post(PREVIEW, {"customer": "user_1"}))["details"][0]["field"] == \
         "product"
     assert Api(None).post(SUBSCRIBE, {}).status_code == 401
