@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test bench clean-db
+.PHONY: run test contract bench clean-db
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,11 @@ run: $(VENV)/.run-deps
 test: $(VENV)/.test-deps
 	# Rate limits are off for the suite (tests/cynco/test_rate_limits.py turns them on with its own Redis).
 	CYNCO_PREFER_LOCAL_DB=1 RATE_LIMITS_ENABLED=false $(PY) -m pytest $(PYTEST_ARGS)
+
+## contract: schemathesis against a live server, many examples per operation (docs/reliability.md)
+contract: $(VENV)/.test-deps
+	CYNCO_PREFER_LOCAL_DB=1 RATE_LIMITS_ENABLED=false CONTRACT_MAX_EXAMPLES=$${CONTRACT_MAX_EXAMPLES:-100} \
+	  CONTRACT_TIMEOUT=$${CONTRACT_TIMEOUT:-3600} $(PY) -m pytest tests/contract -s -q
 
 ## clean-db: delete the embedded database under var/ (it is recreated by the next run)
 clean-db:

@@ -6,4 +6,4 @@ class CyncoConfig(AppConfig):
     verbose_name = "Platform: merchants and API keys"
 
     def ready(self):
-        from cynco import rate_limits  # noqa: F401  registers its system check
+        from cynco import crash_points, rate_limits  # noqa: F401  register their system checks

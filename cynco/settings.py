@@ -271,6 +271,11 @@ DEMO_SEEDERS: list[str] = [
 # dotted paths of functions `(scope) -> ledger.reconciliation.ExpectedFigures`: billing's.
 LEDGER_RECONCILIATION_SOURCES: list[str] = ["billing.selectors.reconciliation.expected_figures"]
 
+# Crash injection for the reliability tests (cynco/crash_points.py): the process kills itself
+# at this phase boundary of a charge. Never set in production (manage.py check refuses it when
+# live payments use a real gateway).
+CRASH_POINT = env.str("CRASH_POINT", default="")
+
 # Largest request body accepted (bytes); larger is 413 PAYLOAD_TOO_LARGE.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("API_MAX_BODY_BYTES", default=1024 * 1024)
 

@@ -22,6 +22,7 @@ from billing.models import Invoice, InvoiceLine, InvoiceNumberCounter
 from billing.pricing import round_minor
 from billing.services.webhooks import emit_event, emit_events
 from cynco.bulk import update_rows_with_history
+from cynco.crash_points import crash_point
 from cynco.tenancy import Scope
 from ledger import rules as ledger
 from ledger.models import EntryKind, JournalEntry, SourceType
@@ -277,6 +278,7 @@ def invoice_mark_paid(
     if invoice.status == Invoice.Status.PAID:
         return invoice
     if payment_id and invoice.amount_due:
+        crash_point("charge.before_entry")
         ledger.payment_captured(scope=scope, payment_id=payment_id, gateway=gateway,
                                 amount=invoice.amount_due, currency=invoice.currency,
                                 invoice_id=invoice.id, date=at.date())
@@ -292,6 +294,7 @@ def invoice_mark_paid(
         payment_gateway=gateway if payment_id and invoice.amount_due else invoice.payment_gateway,
     )
     invoice.refresh_from_db()
+    crash_point("charge.invoice_paid")
     emit_event(scope=scope, type="invoice.paid", data=invoice_event_data(invoice))
     return invoice
 

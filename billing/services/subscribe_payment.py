@@ -12,6 +12,7 @@ from billing.services.checkouts import checkout_fulfil, checkout_open
 from billing.services.multi_attach import AttachItem, multi_attach
 from billing.services.payments import charge_saved_card, has_saved_card
 from billing.services.subscribe import SubscribeOutcome, SubscribeRequest, subscribe
+from cynco.crash_points import crash_point
 from cynco.tenancy import Scope
 from gateways.models import PaymentAttempt
 
@@ -68,6 +69,7 @@ def outcome_pay(*, scope: Scope, customer, outcome: SubscribeOutcome, card: bool
             checkout_fulfil(scope=scope, checkout_id=checkout.id,
                             payment_id=attempt.provider_payment_id, gateway=attempt.gateway,
                             actor=actor, attempt_id=attempt.id)
+            crash_point("charge.fulfilled")
             subscription = Subscription.objects.select_related("product").get(
                 pk=outcome.subscription.pk)
             return SubscribeOutcome("activated", subscription,

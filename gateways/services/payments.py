@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
 
+from cynco.crash_points import crash_point
 from cynco.tenancy import Scope
 from gateways import registry
 from gateways.base import (
@@ -106,6 +107,7 @@ def charge_start(
         "customer_reference": method.customer_reference, "source_reference": source_reference,
         "description": description[:500], "metadata": dict(metadata or {}),
     })
+    crash_point("charge.attempt_recorded")
     return result_of(attempt)
 
 
@@ -137,6 +139,7 @@ def _send(attempt: PaymentAttempt, call, settle, via: str | None) -> PaymentAtte
     except GatewayRejected as exc:
         return settle_attempt(attempt_id=attempt.id, status=Status.FAILED, failure_code=exc.code,
                               failure_message=exc.message, via=via)
+    crash_point("charge.gateway_answered")
     return settle(attempt.id, answer, via=via)
 
 

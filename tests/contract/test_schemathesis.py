@@ -1,0 +1,55 @@
+"""The OpenAPI document and the server agree: schemathesis, with every check and its stateful
+phase (links between operations), against a live gunicorn with a merchant, a catalog and a
+paying customer. Zero failures.
+
+`make test` runs a bounded number of examples per operation (CONTRACT_MAX_EXAMPLES, default 4);
+`make contract` runs many more (figures in docs/reliability.md). The exceptions to "every check
+everywhere" are in tests/contract/schemathesis.toml, each with its reason.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from tests.billing.subscribing import customer, main_catalog, subscribe_paid
+from tests.factories import Api, make_merchant
+from tests.live_gunicorn import start_gunicorn
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+HERE = Path(__file__).parent
+
+
+def test_schemathesis_finds_no_disagreement_between_the_document_and_the_server():
+    keys = make_merchant("Contract")
+    api = Api(keys.secret_test)
+    main_catalog(api)
+    customer(api)
+    subscribe_paid(api, "pro")
+    examples = os.environ.get("CONTRACT_MAX_EXAMPLES", "4")
+    server = start_gunicorn(workers=2, threads=4)
+    started = time.monotonic()
+    try:
+        result = subprocess.run(
+            [str(Path(sys.executable).parent / "st"), "--config-file",
+             str(HERE / "schemathesis.toml"), "run", f"{server.url}/api/schema/",
+             "-H", f"Authorization: Bearer {keys.secret_test}",
+             "--max-examples", examples, "--workers", "2", "--no-color",
+             "--seed", os.environ.get("CONTRACT_SEED", str(int(time.time()))),
+             "--suppress-health-check", "all", "--request-timeout", "60"],
+            cwd=settings.BASE_DIR, capture_output=True, text=True,
+            env={**os.environ, "SCHEMATHESIS_HOOKS": "tests.contract.hooks"},
+            timeout=int(os.environ.get("CONTRACT_TIMEOUT", "900")))
+    finally:
+        server.stop()
+    summary = result.stdout[result.stdout.rfind("SUMMARY"):]
+    print(f"schemathesis, {examples} examples per operation, "
+          f"{time.monotonic() - started:.0f} s:\n{summary}")
+    assert result.returncode == 0, result.stdout[-20000:] + result.stderr[-3000:]
