@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test contract bench clean-db
+.PHONY: run test contract crash bench clean-db
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,11 @@ test: $(VENV)/.test-deps
 contract: $(VENV)/.test-deps
 	CYNCO_PREFER_LOCAL_DB=1 RATE_LIMITS_ENABLED=false CONTRACT_MAX_EXAMPLES=$${CONTRACT_MAX_EXAMPLES:-100} \
 	  CONTRACT_TIMEOUT=$${CONTRACT_TIMEOUT:-3600} $(PY) -m pytest tests/contract -s -q
+
+## crash: kill -9 at every phase boundary of a charge, CRASH_RUNS times each (docs/reliability.md)
+crash: $(VENV)/.test-deps
+	CYNCO_PREFER_LOCAL_DB=1 RATE_LIMITS_ENABLED=false CRASH_RUNS=$${CRASH_RUNS:-5} \
+	  $(PY) -m pytest tests/cynco/test_crash_injection.py -q
 
 ## clean-db: delete the embedded database under var/ (it is recreated by the next run)
 clean-db:

@@ -10,10 +10,13 @@ same Idempotency-Key. Afterwards:
 - the upgrade happened and its invoice is paid; every paid invoice has its payment posted once;
 - the trial balance is zero in every currency;
 - the retry answered success, and answering it again gives the same answer (a replay).
+
+`make test` runs each point once; `make crash` runs each CRASH_RUNS times (default 5).
 """
 
 from __future__ import annotations
 
+import os
 from datetime import date, timedelta
 
 import pytest
@@ -42,15 +45,16 @@ def _upgrade(server, key: str, idempotency_key: str) -> requests.Response:
                                   "Idempotency-Key": idempotency_key})
 
 
+@pytest.mark.parametrize("run", range(int(os.environ.get("CRASH_RUNS", "1"))))
 @pytest.mark.parametrize("point", POINTS)
-def test_a_charge_killed_at_a_phase_boundary_is_neither_lost_nor_doubled(point, settings):
+def test_a_charge_killed_at_a_phase_boundary_is_neither_lost_nor_doubled(point, run, settings):
     keys = make_merchant()
     api = Api(keys.secret_test)
     main_catalog(api)
     customer(api)
     subscribe_paid(api, "pro")
     scope = Scope(keys.merchant.id, "test")
-    idempotency_key = f"upgrade-{point}"
+    idempotency_key = f"upgrade-{point}-{run}"
 
     crashing = start_gunicorn(env={"CRASH_POINT": point}, threads=1)
     try:
