@@ -102,8 +102,12 @@ def test_errors_share_the_envelope_and_each_status_names_its_codes(document):
 def test_the_requests_name_the_input_serializers_fields(document):
     schemas = document["components"]["schemas"]
     body = document["paths"]["/api/v1/pay/subscriptions/update"]["post"]["requestBody"]
-    update = schemas[body["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]]
+    reference, *rules = body["content"]["application/json"]["schema"]["allOf"]
+    update = schemas[reference["$ref"].rsplit("/", 1)[1]]
     assert set(update["required"]) == {"customer", "product"}
+    # Exactly one change per call, as the service checks it.
+    assert {"oneOf": [{"required": ["cancelAction"]}, {"required": ["pauseAction"]},
+                      {"required": ["quantity"]}]} in rules
     assert {"cancelAction", "pauseAction", "quantity", "prorationBehavior"} <= set(
         update["properties"])
     customer_ref = schemas["SubscribeInput"]["properties"]["customer"]["oneOf"]
