@@ -27,10 +27,16 @@ def audit_event_data(row: AuditEvent) -> dict:
 
 
 class AuditView(ApiView):
+    # An empty filter means "no filter" (docs/audit.md).
+    empty_query_allowed = ("subscription", "customer_map_id", "event")
+
     @openapi("audit_list", summary="The audit trail, newest first",
-             query=[query_param("subscription", "Only this subscription's (`psub_…`)."),
-                    query_param("customer_map_id", "Only this customer's (`pcm_…`)."),
-                    query_param("event", "Only this event, e.g. subscription.created.")],
+             query=[query_param("subscription", "Only this subscription's (`psub_…`); empty: "
+                                "all.", allow_empty=True),
+                    query_param("customer_map_id", "Only this customer's (`pcm_…`); empty: "
+                                "all.", allow_empty=True),
+                    query_param("event", "Only this event, e.g. subscription.created; empty: "
+                                "all.", allow_empty=True)],
              data=PageOf(AuditEventShape))
     def get(self, request):
         page = page_of(request)

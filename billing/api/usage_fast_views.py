@@ -23,7 +23,7 @@ from django.http import HttpResponse
 from billing.api.usage import check_data, track_data
 from billing.services.usage_fast_path import CHECK, PEEK, TRACK, UsageCall, usage_fast
 from cynco.errors import ApiError, error_body
-from cynco.fields import USAGE_MAX, USAGE_PLACES
+from cynco.fields import USAGE_MAX, USAGE_PLACES, json_numbers
 from cynco.ids import is_identifier_text
 from cynco.keys import looks_like_key
 from cynco.parsers import load_json
@@ -138,8 +138,13 @@ def _track_call(raw_key: str, body: dict) -> UsageCall | None:
     metadata = body.get("metadata")
     if not (customer and feature and amount is not None and entity_ok and key_ok):
         return None
-    if metadata is not None and not (type(metadata) is dict and len(metadata) <= 50):
-        return None
+    if metadata is not None:
+        if not (type(metadata) is dict and len(metadata) <= 50):
+            return None
+        try:
+            metadata = json_numbers(metadata)  # as StrictJSONObjectField takes it
+        except OverflowError:
+            return None
     return UsageCall(mode=TRACK, raw_key=raw_key, customer=customer, feature=feature,
                      amount=amount, entity_key=entity_key, idempotency_key=idempotency_key,
                      metadata=metadata)

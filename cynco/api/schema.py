@@ -99,9 +99,12 @@ def openapi(name: str, *, summary: str = "", description: str = "", input=None, 
 
 def query_param(name: str, description: str, *, required: bool = False, enum=None,
                 type=OpenApiTypes.STR, pattern: str | None = None, minimum: int | None = None,
-                maximum: int | None = None) -> OpenApiParameter:
+                maximum: int | None = None, allow_empty: bool = False) -> OpenApiParameter:
     """A query parameter a view reads by hand from `request.query_params`; `pattern`,
-    `minimum` and `maximum` state what the view accepts."""
+    `minimum` and `maximum` state what the view accepts. `allow_empty` for one the view
+    lists in `empty_query_allowed` (cynco.api.views)."""
+    if allow_empty:
+        type = {"type": "string", "minLength": 0}
     if minimum is not None or maximum is not None:
         type = {"type": "integer", **({"minimum": minimum} if minimum is not None else {}),
                 **({"maximum": maximum} if maximum is not None else {})}

@@ -21,6 +21,9 @@ class ApiView(APIView):
     """
 
     idempotency_atomic = True
+    # Query parameters an empty value is allowed for (it means "no filter"); every other
+    # query value must be non-empty.
+    empty_query_allowed: tuple[str, ...] = ()
     # Fields blanked (set to null) in the stored copy of a response, e.g. secrets shown once:
     # a replay then answers the same object without the secret.
     idempotency_redacted_fields: tuple[str, ...] = ()
@@ -39,7 +42,7 @@ class ApiView(APIView):
             self.initial(request, *args, **kwargs)
             if not self._has_handler(request):
                 self.http_method_not_allowed(request)  # before any header is looked at
-            _check_query_values(request)
+            _check_query_values(request, self.empty_query_allowed)
             key = idempotency.key_from(request)
             if key is None:
                 response = self._finalized(self._run_handler(request, *args, **kwargs))
@@ -99,14 +102,15 @@ class ApiView(APIView):
             return response
 
 
-def _check_query_values(request) -> None:
+def _check_query_values(request, empty_allowed: tuple[str, ...]) -> None:
     """Query values are ids, slugs, filters and numbers: each follows the identifier rule
-    (cynco.ids) and none is empty, as the OpenAPI document says."""
+    (cynco.ids) and none is empty (but those of `empty_allowed`), as the OpenAPI document
+    says."""
     for name, values in request.query_params.lists():
         if not is_identifier_text(name):
             raise ValidationFailed.field(name, "Must not contain control characters.")
         for value in values:
-            if not value:
+            if not value and name not in empty_allowed:
                 raise ValidationFailed.field(name, "Must not be empty.")
             if not is_identifier_text(value):
                 raise ValidationFailed.field(name, "Must not contain control characters.")
