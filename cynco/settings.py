@@ -288,12 +288,17 @@ GATEWAY_DEFAULT_CREDENTIALS = {
         "secret_key": env.str("STRIPE_SECRET_KEY", default=""),
         "webhook_secret": env.str("STRIPE_WEBHOOK_SECRET", default=""),
     },
-    # CHIP: the API key, the brand, and the public key that verifies callbacks (PEM; fetched
-    # from GET /public_key/ when unset).
+    # CHIP: the API key, the brand, the company public key that verifies success callbacks
+    # (PEM; fetched from GET /public_key/ when unset) and the public key of the webhook
+    # registered in CHIP's portal (PEM; verifies webhook deliveries such as payment.refunded).
     "chip": {
         "secret_key": env.str("CHIP_API_KEY", default=""),
         "webhook_secret": env.str("CHIP_PUBLIC_KEY", default="").replace("\\n", "\n"),
-        "options": {"brand_id": env.str("CHIP_BRAND_ID", default="")},
+        "options": {
+            "brand_id": env.str("CHIP_BRAND_ID", default=""),
+            "webhook_public_key": env.str("CHIP_WEBHOOK_PUBLIC_KEY", default="").replace(
+                "\\n", "\n"),
+        },
     },
 }
 # Stripe (docs/gateways.md): API base (tests point it at localstripe), our checkout page for
