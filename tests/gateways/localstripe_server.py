@@ -20,7 +20,8 @@ launcher adds them to the fake, each the way Stripe documents it, and nothing el
   object the gateway reads): a PaymentIntent's `confirmation_method` and
   `payment_method_types`, its `last_payment_error`'s `type` (and `decline_code`), and its
   `latest_charge` as an id unless expanded; a Charge's
-  `amount_captured`, `billing_details` and `disputed`.
+  `amount_captured`, `billing_details` and `disputed`; an Event's `pending_webhooks` and
+  `request`.
 * Listing PaymentIntents and Refunds takes the `created` filter (`gt`, `gte`, `lt`, `lte`).
 * A declined confirmation answers Stripe's `card_error` with its `decline_code` and the
   PaymentIntent (localstripe: an `invalid_request_error` naming only the charge).
@@ -87,6 +88,17 @@ def _charge_export_full(self, expand=None):
 
 
 resources.Charge._export = _charge_export_full
+_event_export = resources.Event._export
+
+
+def _event_export_full(self, expand=None):
+    obj = _event_export(self, expand=expand)
+    obj.setdefault("pending_webhooks", 1)
+    obj.setdefault("request", {"id": None, "idempotency_key": None})
+    return obj
+
+
+resources.Event._export = _event_export_full
 
 
 def _created_filter(created) -> list:

@@ -9,6 +9,7 @@ here passes on Stripe's shape, not on localstripe's approximation.
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -52,6 +53,12 @@ def test_every_object_the_gateway_reads_is_in_stripes_shape(scope, stripe_accoun
     expanded = raw(stripe_account, f"/v1/payment_intents/{paid.provider_payment_id}",
                    **{"expand[]": "latest_charge"})
     found += problems("payment_intent", expanded) + problems("charge", expanded["latest_charge"])
+
+    _, delivered = stripe_account.webhooks.wait_for(
+        lambda event: event["type"] == "payment_intent.succeeded"
+        and event["data"]["object"]["id"] == paid.provider_payment_id)
+    event = json.loads(delivered)
+    found += problems("event", event) + problems("payment_intent", event["data"]["object"])
 
     refund = raw_client(stripe_account).v1.refunds.create(
         params={"payment_intent": paid.provider_payment_id, "amount": 1200}).to_dict()
