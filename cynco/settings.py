@@ -262,6 +262,10 @@ DEMO_SEEDERS: list[str] = [
 # Providers of the figures `reconcile_ledger` compares the books with (docs/accounting.md):
 # dotted paths of functions `(scope) -> ledger.reconciliation.ExpectedFigures`: billing's.
 LEDGER_RECONCILIATION_SOURCES: list[str] = ["billing.selectors.reconciliation.expected_figures"]
+# Checks beyond the ledger's own: each gateway's clearing account against the gateway's records
+# of payments and refunds, over the last GATEWAY_RECONCILIATION_DAYS days (docs/gateways.md).
+LEDGER_RECONCILIATION_CHECKS: list[str] = ["billing.selectors.gateway_reconciliation.gateway_checks"]
+GATEWAY_RECONCILIATION_DAYS = env.int("GATEWAY_RECONCILIATION_DAYS", default=35)
 
 # Largest request body accepted (bytes); larger is 413 PAYLOAD_TOO_LARGE.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("API_MAX_BODY_BYTES", default=1024 * 1024)

@@ -13,22 +13,21 @@ the caller's metadata stays with our record of the purchase and events read it f
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from cynco.clock import wall_now
 from gateways.base import (
+    Gateway,
+    MoneyMovement,
     ChargeRequest,
     ChargeResult,
     CheckoutRequest,
     CheckoutSession,
-    EventType,
     GatewayContext,
-    GatewayError,
     GatewayEvent,
     GatewayNotFound,
     GatewayRejected,
@@ -42,9 +41,8 @@ from gateways.base import (
     RefundResult,
     RefundStatus,
     SessionMode,
-    WebhookVerificationError,
 )
-from gateways.chip import callbacks, purchases
+from gateways.chip import callbacks, movements, purchases
 from gateways.chip.client import ChipClient, ChipRefused
 from gateways.chip.models import ChipRequest
 
@@ -60,7 +58,7 @@ def _metadata(metadata: Mapping[str, str] | None) -> dict[str, str]:
     return {str(k): str(v) for k, v in (metadata or {}).items()}
 
 
-class ChipGateway:
+class ChipGateway(Gateway):
     """`gateways.base.Gateway` for CHIP Collect."""
 
     name = NAME
@@ -257,6 +255,18 @@ class ChipGateway:
         except GatewayNotFound:
             return PaymentStatusResult(state=PaymentState.NOT_FOUND)
         return purchases.status_of(purchase)
+
+    # --- CHIP's record, for reconciliation -------------------------------------------------
+
+    def _movements(self) -> movements.ChipMovements:
+        return movements.ChipMovements(ChipClient(self.context), self._namespace,
+                                       self.context.account_id or "")
+
+    def list_payments(self, *, since: datetime, until: datetime) -> list[MoneyMovement]:
+        return self._movements().payments(since=since, until=until)
+
+    def list_refunds(self, *, since: datetime, until: datetime) -> list[MoneyMovement]:
+        return self._movements().refunds(since=since, until=until)
 
     # --- callbacks --------------------------------------------------------------------------
 
