@@ -159,6 +159,7 @@ class MerchantLimits:
 
 merchant_limits = MerchantLimits()
 _buckets: dict[str, TokenBuckets] = {}
+_buckets_lock = threading.Lock()
 
 
 def buckets() -> TokenBuckets | None:
@@ -166,9 +167,11 @@ def buckets() -> TokenBuckets | None:
     url = settings.RATE_LIMIT_REDIS_URL
     if not url:
         return None
-    if url not in _buckets:
-        _buckets[url] = TokenBuckets(url)
-    return _buckets[url]
+    store = _buckets.get(url)
+    if store is None:
+        with _buckets_lock:  # one client per URL, or each would log the same outage
+            store = _buckets.setdefault(url, TokenBuckets(url))
+    return store
 
 
 def budget_of(path: str) -> str:

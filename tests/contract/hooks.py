@@ -6,9 +6,15 @@ same key comes with a different request (API.md, Idempotency), which no OpenAPI 
 state. A client makes a fresh key per request, so the generated key gets a unique suffix.
 """
 
+import sys
 import uuid
 
 import schemathesis
+
+# Deep JSON Schema (bodies with allOf/oneOf rules inside free-form objects) can take the
+# generator past Python's default recursion limit; under CPython 3.11 that surfaced as
+# "SystemError: AST constructor recursion depth mismatch" inside schemathesis.
+sys.setrecursionlimit(10_000)
 
 
 @schemathesis.hook
