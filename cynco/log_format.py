@@ -30,7 +30,9 @@ class RequestContextFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         if not hasattr(record, "request_id"):
-            record.request_id = request_id.get()
+            # Django logs a 5xx after the middleware has finished, with the request attached.
+            request = getattr(record, "request", None)
+            record.request_id = request_id.get() or getattr(request, "request_id", None)
         running = task.get()
         if running is not None and not hasattr(record, "task_id"):
             record.task_id, record.task = running
@@ -52,7 +54,9 @@ class JsonFormatter(_JsonFormatter):
         return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
     def process_log_record(self, log_data):
-        # Context fields that are unset say nothing: leave them out of the line.
+        # Context fields that are unset say nothing: leave them out of the line. Django's
+        # `request` object would print its query string: the request id stands for it.
+        log_data.pop("request", None)
         for name in ("request_id", "task_id", "task"):
             if log_data.get(name) is None:
                 log_data.pop(name, None)
@@ -63,7 +67,7 @@ class JsonFormatter(_JsonFormatter):
 
 
 _PLAIN_ATTRIBUTES = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
-    "message", "asctime", "request_id", "task_id", "task", "context"}
+    "message", "asctime", "request_id", "task_id", "task", "context", "request"}
 
 
 class TextFormatter(logging.Formatter):
