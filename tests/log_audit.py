@@ -23,6 +23,12 @@ _findings: list[str] = []
 _handler: logging.Handler | None = None
 
 
+def unscrubbed_formatter() -> logging.Formatter:
+    """The JSON lines of production (cynco.log_format), without the scrubbing."""
+    return JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s",
+                         rename_fields={"levelname": "level", "name": "logger", "message": "msg"})
+
+
 def start() -> None:
     global _handler
     if _handler is not None:
@@ -30,8 +36,7 @@ def start() -> None:
     path = Path(tempfile.mkdtemp(prefix="cynco-test-logs-")) / "in-process.jsonl"
     _handler = logging.FileHandler(path, encoding="utf-8")
     _handler.setLevel(logging.INFO)
-    _handler.setFormatter(JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s",
-        rename_fields={"levelname": "level", "name": "logger", "message": "msg"}))
+    _handler.setFormatter(unscrubbed_formatter())
     _handler.addFilter(RequestContextFilter())
     logging.getLogger().addHandler(_handler)
     _files.append(path)

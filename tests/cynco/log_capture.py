@@ -7,9 +7,8 @@ import json
 import logging
 from contextlib import contextmanager
 
-from pythonjsonlogger.json import JsonFormatter as UnscrubbedJsonFormatter
-
 from cynco.log_format import JsonFormatter, RequestContextFilter
+from tests.log_audit import unscrubbed_formatter
 
 
 @contextmanager
@@ -19,9 +18,7 @@ def captured_logs(*, scrubbed: bool = True):
     Yields a list that holds the text once the block has ended."""
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
-    handler.setFormatter(JsonFormatter() if scrubbed else UnscrubbedJsonFormatter(
-        "%(asctime)s %(levelname)s %(name)s %(message)s",
-        rename_fields={"levelname": "level", "name": "logger", "message": "msg"}))
+    handler.setFormatter(JsonFormatter() if scrubbed else unscrubbed_formatter())
     handler.addFilter(RequestContextFilter())
     root = logging.getLogger()
     root.addHandler(handler)
