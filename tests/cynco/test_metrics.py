@@ -208,3 +208,26 @@ def test_a_failing_figure_source_is_reported_down_and_the_rest_still_served(clie
     assert value(samples, "cynco_metrics_source_up", source="cynco.nowhere.figures") == 0
     assert value(samples, "cynco_metrics_source_up",
                  source="gateways.backlog.pending_attempt_figures") == 1
+
+
+def test_every_metric_the_operations_page_alerts_on_is_one_the_server_serves(settings):
+    import re
+    from importlib import import_module
+    from inspect import getsource
+    from pathlib import Path
+
+    from prometheus_client import REGISTRY
+
+    page = (Path(__file__).resolve().parents[2] / "docs" / "operations.md").read_text()
+    rules = page.split("```yaml", 1)[1].split("```", 1)[0]
+    named = set(re.findall(r"\bcynco_[a-z_]+", rules))
+    served = {"cynco_metrics_source_up"}
+    for family in REGISTRY.collect():
+        if family.name.startswith("cynco_"):
+            suffixes = ("_total",) if family.type == "counter" else (
+                ("_bucket", "_count", "_sum") if family.type == "histogram" else ("",))
+            served |= {family.name + suffix for suffix in suffixes}
+    for source in settings.METRICS_FIGURE_SOURCES:
+        module = import_module(source.rsplit(".", 1)[0])
+        served |= set(re.findall(r'Figure\(\s*"(cynco_[a-z_]+)"', getsource(module)))
+    assert named and named - served == set()
