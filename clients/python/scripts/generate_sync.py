@@ -65,7 +65,8 @@ def main() -> int:
     stale = [path.name for path in generate(fresh)
              if not filecmp.cmp(path, PACKAGE / "_sync" / path.name, shallow=False)
              if (PACKAGE / "_sync" / path.name).exists()]
-    missing = [path.name for path in fresh.glob("*.py") if not (PACKAGE / "_sync" / path.name).exists()]
+    missing = [path.name for path in fresh.glob("*.py")
+               if not (PACKAGE / "_sync" / path.name).exists()]
     shutil.rmtree(fresh)
     if stale or missing:
         print(f"_sync/ is out of date ({', '.join(stale + missing)}): "

@@ -108,7 +108,9 @@ class CustomerEligibility(Model):
     trial_available: bool = False
 
 
-class Plan(Model):
+class PlanHeading(Model):
+    """What plans and the pricing table's plans share."""
+
     id: str
     name: str
     slug: str
@@ -117,6 +119,9 @@ class Plan(Model):
     is_default: bool = False
     is_add_on: bool = False
     sort_order: int = 0
+
+
+class Plan(PlanHeading):
     prices: list[PlanPrice] = []
     features: list[PlanFeature] = []
     customer_eligibility: CustomerEligibility | None = None
@@ -152,16 +157,10 @@ class PreviewResult(Model):
     discount_amount: int | None = None
 
 
-class PricingTablePrice(Model):
-    id: str
-    name: str | None = None
-    amount: int
+class PricingTablePrice(PlanPrice):
+    """A plan's price with its amount written out (`"MYR 20.00"`)."""
+
     amount_formatted: str
-    currency: str
-    billing_interval: str | None = None
-    billing_interval_count: int | None = None
-    trial_days: int | None = None
-    setup_fee: int | None = None
 
 
 class PricingTableFeature(Model):
@@ -176,15 +175,7 @@ class PricingTableEligibility(Model):
     scenario: str
 
 
-class PricingTablePlan(Model):
-    id: str
-    name: str
-    slug: str
-    description: str | None = None
-    group_slug: str | None = None
-    is_default: bool = False
-    is_add_on: bool = False
-    sort_order: int = 0
+class PricingTablePlan(PlanHeading):
     prices: list[PricingTablePrice] = []
     features: list[PricingTableFeature] = []
     customer_eligibility: PricingTableEligibility | None = None
