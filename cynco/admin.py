@@ -3,14 +3,15 @@
 from django.contrib import admin, messages
 from simple_history.admin import SimpleHistoryAdmin
 
-from cynco.admin_scoping import MerchantScopedAdmin, staff_merchant_id
+from cynco.admin_scoping import MerchantScopedAdmin, ScopedHistory, staff_merchant_id
 from cynco.keys import VISIBLE_PREFIX_LENGTH, generate_raw_key, hash_key
 from cynco.merchants import api_key_revoke
 from cynco.models import ApiKey, Merchant, MerchantStaff
 
 
 @admin.register(Merchant)
-class MerchantAdmin(SimpleHistoryAdmin):
+class MerchantAdmin(ScopedHistory, SimpleHistoryAdmin):
+    history_scope_field = "id"
     list_display = ("name", "id", "default_currency", "created_at")
     search_fields = ("name", "id")
     readonly_fields = ("id", "created_at")
@@ -29,9 +30,24 @@ class MerchantAdmin(SimpleHistoryAdmin):
 
 @admin.register(MerchantStaff)
 class MerchantStaffAdmin(admin.ModelAdmin):
+    """Who works for which merchant: superusers only (a permission granted to staff by mistake
+    must not let them join another merchant)."""
+
     list_display = ("user", "merchant")
 
     def has_module_permission(self, request):
+        return request.user.is_superuser
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_add_permission(self, request):
+        return request.user.is_superuser
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request, obj=None):
         return request.user.is_superuser
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
+from django.http import Http404
 
 
 def staff_merchant_id(request) -> str | None:
@@ -29,8 +31,38 @@ def report_choice(request):
     return merchants, merchant, environment
 
 
-class MerchantScopedAdmin(admin.ModelAdmin):
-    """For models with a `merchant` field. Staff without a merchant see nothing."""
+class ScopedHistory:
+    """History pages (django-simple-history's list, its `/history/<n>/` detail and revert) scoped
+    to the staff user's merchant.
+
+    simple-history looks a row up in the admin's queryset and, when it is not there, falls back to
+    the row's history records, which are not scoped: that fallback showed another merchant's rows
+    to staff. Here the history records themselves are filtered by `history_scope_field` (the
+    merchant column the historical model copies), so a row of another merchant has no history
+    (404) and a deleted row of one's own merchant still shows its history."""
+
+    history_scope_field = "merchant_id"
+
+    def get_history_queryset(self, request, history_manager, pk_name, object_id):
+        records = super().get_history_queryset(request, history_manager, pk_name, object_id)
+        merchant_id = staff_merchant_id(request)
+        if merchant_id is None:
+            return records
+        return records.filter(**{self.history_scope_field: merchant_id})
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        model = self.model
+        history = getattr(model, model._meta.simple_history_manager_attribute)
+        pk_name = model._meta.pk.attname
+        records = self.get_history_queryset(request, history, pk_name, unquote(object_id))
+        if not records.filter(history_id=version_id).exists():
+            raise Http404
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+
+class MerchantScopedAdmin(ScopedHistory, admin.ModelAdmin):
+    """For models with a `merchant` field. Staff without a merchant see nothing, including in
+    history pages and in the choices of foreign keys to other merchants' rows."""
 
     merchant_field = "merchant"
 
@@ -40,6 +72,18 @@ class MerchantScopedAdmin(admin.ModelAdmin):
         if merchant_id is None:
             return queryset
         return queryset.filter(**{f"{self.merchant_field}_id": merchant_id})
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        choices = _scoped_choices(db_field, request)
+        if choices is not None and "queryset" not in kwargs:
+            kwargs["queryset"] = choices
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        choices = _scoped_choices(db_field, request)
+        if choices is not None and "queryset" not in kwargs:
+            kwargs["queryset"] = choices
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
 
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))
@@ -52,3 +96,18 @@ class MerchantScopedAdmin(admin.ModelAdmin):
         if merchant_id:
             setattr(obj, f"{self.merchant_field}_id", merchant_id)
         super().save_model(request, obj, form, change)
+
+
+def _scoped_choices(db_field, request):
+    """The rows a staff user may pick for a relation: their merchant's only, when the related
+    model belongs to merchants (None leaves Django's default)."""
+    merchant_id = staff_merchant_id(request)
+    related = db_field.remote_field.model
+    if merchant_id is None:
+        return None
+    names = {field.name for field in related._meta.get_fields()}
+    if related._meta.label == "cynco.Merchant":
+        return related._default_manager.filter(pk=merchant_id)
+    if "merchant" in names:
+        return related._default_manager.filter(merchant_id=merchant_id)
+    return None

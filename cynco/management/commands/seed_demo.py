@@ -47,7 +47,7 @@ class Command(BaseCommand):
         self.stdout.write(f"  publishable key (browser side): {keys['publishable']}")
         self.stdout.write(
             '  try: curl -H "Authorization: Bearer '
-            f'{keys["secret"]}" http://127.0.0.1:8000/api/v1/pay/api-keys'
+            f'{keys["secret"]}" {settings.PUBLIC_BASE_URL}/api/v1/pay/api-keys'
         )
 
     def _stored_keys(self, merchant: Merchant) -> dict[str, str]:
