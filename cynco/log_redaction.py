@@ -16,8 +16,9 @@ _API_KEY = re.compile(r"\b(cp_(?:sk|pk)_(?:live|test)_[A-Za-z0-9]{4})[A-Za-z0-9]
 _SECRETS = re.compile(r"\b(whsec_|sk_live_|sk_test_|rk_live_|rk_test_)[A-Za-z0-9]{6,}")
 # Whatever follows "Bearer " in a header that was logged whole.
 _BEARER = re.compile(r"(?i)\b(bearer\s+)[^\s\"',;]+")
-# 13 to 19 digits, optionally split by single spaces or dashes: a candidate card number.
-_CARD = re.compile(r"(?<![\d.])\d(?:[ -]?\d){12,18}(?![\d.])")
+# 13 to 19 digits, optionally split by single spaces or dashes, standing alone (not inside an
+# id such as `req_3077ecc9d597431494149202` or a UUID, nor a decimal): a candidate card number.
+_CARD = re.compile(r"(?<![\w.-])\d(?:[ -]?\d){12,18}(?![\w-]|\.\d)")
 
 REDACTED = "[redacted]"
 

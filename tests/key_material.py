@@ -15,7 +15,8 @@ PATTERNS = {
     "gateway secret key": re.compile(r"\b[sr]k_(?:live|test)_[A-Za-z0-9]{10,}"),
     "bearer token": re.compile(r"(?i)bearer\s+[A-Za-z0-9_\-.]{12,}"),
 }
-_CARD = re.compile(r"(?<![\d.])[2-6]\d{3}(?:[ -]?\d{4}){2}[ -]?\d{3,7}(?![\d.])")
+# Standing alone: digits inside an id (hex request ids, UUIDs) or a decimal are not a card.
+_CARD = re.compile(r"(?<![\w.-])[2-6]\d{3}(?:[ -]?\d{4}){2}[ -]?\d{3,7}(?![\w-]|\.\d)")
 
 
 def _luhn(digits: str) -> bool:

@@ -28,9 +28,12 @@ def test_key_material_is_blotted_out(secret, kept):
 
 def test_ids_amounts_and_numbers_that_are_not_cards_are_left_alone():
     text = ("invoice pinv_01m8sx total 4242 paid; usage 1234567890123.5; "
-            "order 4242424242424241; key prefix cp_sk_test_AbCd")
-    assert not luhn_valid("4242424242424241")
+            "order 4242424242424241; key prefix cp_sk_test_AbCd; "
+            "request req_3077ecc9d597431494149202; task 41380470-4267-4216-b475-462165ef1501")
+    assert not luhn_valid("4242424242424241") and luhn_valid("597431494149202")
     assert scrub(text) == text
+    assert key_material(text) == []
+    assert scrub("paid with 4242424242424242.") == "paid with [card redacted]."
 
 
 def record(message: str, *args, exc: BaseException | None = None) -> logging.LogRecord:

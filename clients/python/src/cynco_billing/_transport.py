@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from decimal import Decimal
 from email.utils import parsedate_to_datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, List, TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -220,7 +220,7 @@ def compact(**fields: Any) -> dict[str, Any]:
             if value is not None and value is not NOT_GIVEN}
 
 
-class Page(list, Generic[T]):
+class Page(List[T]):
     """A page of a list: a list of the items, plus the server's `total`, `limit`, `offset`
     (None when the endpoint does not paginate)."""
 
