@@ -59,7 +59,14 @@ def finish() -> int:
                 found = key_material(line)
                 if found:
                     kinds = ", ".join(sorted({kind for kind, _ in found}))
-                    _findings.append(f"{path.name}:{number}: {kinds}: {line.strip()[:400]}")
+                    _findings.append(f"{path}:{number}: {kinds}: {line.strip()[:400]}")
+    if not _findings:  # kept for a look when something was found
+        for path in _files:
+            path.unlink(missing_ok=True)
+            try:
+                path.parent.rmdir()
+            except OSError:
+                pass
     return len(_findings)
 
 

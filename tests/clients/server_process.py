@@ -10,6 +10,7 @@ to a file, searched for key material at the end of the run (tests/log_audit.py).
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -90,3 +91,4 @@ class ServerProcess:
                 self.process.wait()
         self.listener.close()
         self._log.close()
+        shutil.rmtree(self.metrics_dir, ignore_errors=True)
