@@ -20,6 +20,8 @@ from tests.key_material import key_material
 
 _files: list[Path] = []
 _findings: list[str] = []
+_scanned: list[Path] = []
+_lines = [0]
 _handler: logging.Handler | None = None
 
 
@@ -50,12 +52,15 @@ def also_scan(path: Path) -> None:
 def finish() -> int:
     """Search every file; the number of lines with key material (kept for `report`)."""
     if _handler is not None:
-        _handler.flush()
+        logging.getLogger().removeHandler(_handler)
+        _handler.close()
     for path in _files:
         if not path.exists():
             continue
+        _scanned.append(path)
         with path.open(encoding="utf-8", errors="replace") as lines:
             for number, line in enumerate(lines, 1):
+                _lines[0] += 1
                 found = key_material(line)
                 if found:
                     kinds = ", ".join(sorted({kind for kind, _ in found}))
@@ -71,10 +76,11 @@ def finish() -> int:
 
 
 def report(write_line) -> None:
-    scanned = sum(1 for path in _files if path.exists())
+    scanned = len(_scanned)
     if _findings:
         write_line(f"LOG AUDIT FAILED: key material in {len(_findings)} log line(s) of this run:")
         for finding in _findings[:50]:
             write_line("  " + finding)
     elif scanned:
-        write_line(f"log audit: no key material in the logs of this run ({scanned} file(s))")
+        write_line(f"log audit: no key material in the {_lines[0]} log lines of this run "
+                   f"({scanned} file(s))")
