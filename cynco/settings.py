@@ -294,6 +294,10 @@ DEMO_SEEDERS: list[str] = [
 # Providers of the figures `reconcile_ledger` compares the books with (docs/accounting.md):
 # dotted paths of functions `(scope) -> ledger.reconciliation.ExpectedFigures`: billing's.
 LEDGER_RECONCILIATION_SOURCES: list[str] = ["billing.selectors.reconciliation.expected_figures"]
+# Checks beyond the ledger's own: each gateway's clearing account against the gateway's records
+# of payments and refunds, over the last GATEWAY_RECONCILIATION_DAYS days (docs/gateways.md).
+LEDGER_RECONCILIATION_CHECKS: list[str] = ["billing.selectors.gateway_reconciliation.gateway_checks"]
+GATEWAY_RECONCILIATION_DAYS = env.int("GATEWAY_RECONCILIATION_DAYS", default=35)
 
 # Largest request body accepted (bytes); larger is 413 PAYLOAD_TOO_LARGE.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("API_MAX_BODY_BYTES", default=1024 * 1024)
@@ -320,12 +324,17 @@ GATEWAY_DEFAULT_CREDENTIALS = {
         "secret_key": env.str("STRIPE_SECRET_KEY", default=""),
         "webhook_secret": env.str("STRIPE_WEBHOOK_SECRET", default=""),
     },
-    # CHIP: the API key, the brand, and the public key that verifies callbacks (PEM; fetched
-    # from GET /public_key/ when unset).
+    # CHIP: the API key, the brand, the company public key that verifies success callbacks
+    # (PEM; fetched from GET /public_key/ when unset) and the public key of the webhook
+    # registered in CHIP's portal (PEM; verifies webhook deliveries such as payment.refunded).
     "chip": {
         "secret_key": env.str("CHIP_API_KEY", default=""),
         "webhook_secret": env.str("CHIP_PUBLIC_KEY", default="").replace("\\n", "\n"),
-        "options": {"brand_id": env.str("CHIP_BRAND_ID", default="")},
+        "options": {
+            "brand_id": env.str("CHIP_BRAND_ID", default=""),
+            "webhook_public_key": env.str("CHIP_WEBHOOK_PUBLIC_KEY", default="").replace(
+                "\\n", "\n"),
+        },
     },
 }
 # Stripe (docs/gateways.md): API base (tests point it at localstripe), our checkout page for

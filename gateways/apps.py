@@ -26,9 +26,8 @@ def check_default_gateways(app_configs=None, **kwargs):
         if name not in settings.GATEWAY_CLASSES:
             continue
         gateway_class = import_string(settings.GATEWAY_CLASSES[name])
-        missing_credentials = getattr(gateway_class, "missing_credentials", None)
-        missing = missing_credentials(settings.GATEWAY_DEFAULT_CREDENTIALS.get(name, {})) \
-            if missing_credentials else []
+        missing = gateway_class.missing_credentials(
+            settings.GATEWAY_DEFAULT_CREDENTIALS.get(name, {}))
         if missing:
             problems.append(checks.Error(
                 f"The default gateway {name!r} has no server credentials: {', '.join(missing)}",

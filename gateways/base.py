@@ -13,8 +13,9 @@ of `gateways.services.recovery` safe).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
 
@@ -214,9 +215,38 @@ class GatewayEvent:
     environment: str | None = None
 
 
+class MovementKind(StrEnum):
+    PAYMENT = "payment"
+    REFUND = "refund"
+
+
+@dataclass(frozen=True)
+class MoneyMovement:
+    """A payment a gateway took or a refund it gave back, as the gateway itself records it
+    (`list_payments`, `list_refunds`): what reconciliation compares with the books.
+
+    `provider_id` is the gateway's id of the payment (what charges answer as
+    `provider_payment_id`) or of the refund; a refund's `payment_id` is the payment it returns.
+    `at` is when the gateway took or returned the money (UTC).
+    """
+
+    kind: MovementKind
+    provider_id: str
+    amount: int
+    currency: str
+    at: datetime
+    payment_id: str = ""
+
+
 @runtime_checkable
 class Gateway(Protocol):
-    """What billing may ask of a payment provider. Every method may raise a `GatewayError`."""
+    """What billing may ask of a payment provider. Every method may raise a `GatewayError`.
+
+    A gateway class subclasses this protocol: the required methods have no body here; the
+    optional ones (`charge_many`, `confirm_checkout_session`, `checkout_client_secret`,
+    `missing_credentials`) have a default that a gateway overrides when it can do better, so
+    callers call them directly and never probe for them.
+    """
 
     name: str
     context: GatewayContext
@@ -238,6 +268,47 @@ class Gateway(Protocol):
 
     def parse_webhook(self, *, headers: Mapping[str, str], body: bytes) -> GatewayEvent:
         """Verify an incoming webhook's signature and normalize it (`WebhookVerificationError`)."""
+
+    def list_payments(self, *, since: datetime, until: datetime) -> list[MoneyMovement]:
+        """The payments of this merchant+environment the gateway took in [since, until) and
+        still counts as taken (refunded or not; a payment later disputed or reversed too)."""
+
+    def list_refunds(self, *, since: datetime, until: datetime) -> list[MoneyMovement]:
+        """The refunds of this merchant+environment's payments the gateway made in
+        [since, until), whoever asked for them (us, or someone in the gateway's dashboard)."""
+
+    # --- optional: a default here, overridden by a gateway that does better -------------------
+
+    def charge_many(self, requests: Sequence[ChargeRequest]
+                    ) -> list[ChargeResult | GatewayError]:
+        """`charge` for each request (a batch job's charges), each answer what `charge` answers
+        or the `GatewayUnavailable`/`GatewayRejected` it raises. A gateway that can charge many
+        at once (the sandbox) overrides this."""
+        answers: list[ChargeResult | GatewayError] = []
+        for request in requests:
+            try:
+                answers.append(self.charge(request))
+            except (GatewayUnavailable, GatewayRejected) as exc:
+                answers.append(exc)
+        return answers
+
+    def confirm_checkout_session(self, session_id: str, payment_method: str) -> CheckoutSession:
+        """Pay a hosted session on our own checkout page with a payment method the gateway's
+        browser library made (Stripe). Gateways whose sessions are paid on their own pages
+        refuse (`not_supported`)."""
+        raise GatewayRejected(f"{self.name} sessions are not paid on our page",
+                              code="not_supported")
+
+    def checkout_client_secret(self, session_id: str) -> str:
+        """What the gateway's browser library needs to finish a session on our page ('' if
+        nothing)."""
+        return ""
+
+    @staticmethod
+    def missing_credentials(credentials: Mapping) -> list[str]:
+        """The settings `manage.py check` reports missing from a server-default configuration
+        of this gateway (none by default)."""
+        return []
 
 
 class GatewayError(Exception):

@@ -3,7 +3,9 @@
 The ledger cannot read invoices or payments (it imports nothing from billing), so the figures
 to compare with come from providers listed in settings.LEDGER_RECONCILIATION_SOURCES: dotted
 paths of functions `provider(scope) -> ExpectedFigures` (docs/accounting.md). Billing registers
-its provider there. With no provider, only the ledger's own checks run.
+its provider there. With no provider, only the ledger's own checks run. Checks the ledger cannot
+make alone (the clearing accounts against each gateway's own records) come from
+settings.LEDGER_RECONCILIATION_CHECKS: dotted paths of `checks(scope) -> list[Check]`.
 
 Checks, per merchant environment:
 - every entry balances per currency and has lines; the trial balance is zero per currency;
@@ -85,6 +87,8 @@ def reconcile(scopes: Iterable[Scope]) -> Findings:
     for scope in scopes:
         findings.checks += internal_checks(scope)
         findings.checks += expected_checks(scope, expected_figures(scope))
+        for path in getattr(settings, "LEDGER_RECONCILIATION_CHECKS", []):
+            findings.checks += import_string(path)(scope)
     return findings
 
 

@@ -3,30 +3,31 @@
 CHIP takes no idempotency key, so the contract's key is kept with the purchase it made
 (`models.ChipRequest`): a retried charge reuses that purchase (CHIP pays a purchase once), a
 retried refund answers the first one. A hosted session is a purchase with `force_recurring`
-(and, for a set-up, a zero-price product with `skip_capture`): once paid, the purchase's id is
-the recurring token that later charges use. CHIP needs the customer's email: pass it as
-`metadata["email"]` when opening a session (charges reuse the token purchase's client).
+(and, for a set-up, a zero-price product with `skip_capture`, which CHIP answers with a
+`preauthorized` card check): once paid, the purchase's id is the recurring token that later
+charges use. CHIP needs the customer's email: pass it as `metadata["email"]` when opening a
+session (charges reuse the token purchase's client). A CHIP purchase has no metadata field, so
+the caller's metadata stays with our record of the purchase and events read it from there.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from cynco.clock import wall_now
 from gateways.base import (
+    Gateway,
+    MoneyMovement,
     ChargeRequest,
     ChargeResult,
     CheckoutRequest,
     CheckoutSession,
-    EventType,
     GatewayContext,
-    GatewayError,
     GatewayEvent,
     GatewayNotFound,
     GatewayRejected,
@@ -40,22 +41,24 @@ from gateways.base import (
     RefundResult,
     RefundStatus,
     SessionMode,
-    WebhookVerificationError,
 )
-from gateways.chip import purchases, signing
+from gateways.chip import callbacks, movements, purchases
 from gateways.chip.client import ChipClient, ChipRefused
 from gateways.chip.models import ChipRequest
 
 NAME = "chip"
 Kind = ChipRequest.Kind
-_PUBLIC_KEYS: dict[tuple[str, str], str] = {}  # (base URL, API key digest) → PEM, per process
 
 
 def _fingerprint(*parts) -> str:
     return hashlib.sha256("\x00".join(str(part) for part in parts).encode()).hexdigest()
 
 
-class ChipGateway:
+def _metadata(metadata: Mapping[str, str] | None) -> dict[str, str]:
+    return {str(k): str(v) for k, v in (metadata or {}).items()}
+
+
+class ChipGateway(Gateway):
     """`gateways.base.Gateway` for CHIP Collect."""
 
     name = NAME
@@ -112,17 +115,15 @@ class ChipGateway:
             **self._namespace, purchase_id=purchase_id, kind__in=(Kind.CHECKOUT, Kind.CHARGE)
         ).first()
 
-    def _purchase_body(self, *, email: str, amount: int, currency: str, name: str, key: str,
-                       metadata: Mapping[str, str]) -> dict:
+    def _purchase_body(self, *, email: str, amount: int, currency: str, name: str, key: str
+                       ) -> dict:
         return {
             "brand_id": (self.context.options or {}).get("brand_id", ""),
             "client": {"email": email},
             "purchase": {
                 "currency": currency.upper(),
-                "products": [{"name": (name or "Payment")[:256], "price": amount}],
-                "metadata": {**{str(k): str(v) for k, v in (metadata or {}).items()},
-                             "cynco_merchant": self.context.merchant_id or "",
-                             "cynco_environment": self.context.environment or ""},
+                "products": [{"name": (name or "Payment")[:256], "price": amount,
+                              "quantity": 1}],
             },
             "reference": key[:128],
             "success_callback": purchases.callback_url(self.context.account_id),
@@ -142,14 +143,13 @@ class ChipGateway:
         row = self._claim(Kind.CHECKOUT, request.idempotency_key, _fingerprint(
             mode, amount, request.currency.upper(), request.customer_reference,
             request.success_url, request.cancel_url, request.save_payment_method,
-        ), customer_reference=request.customer_reference)
+        ), customer_reference=request.customer_reference, metadata=_metadata(request.metadata))
         client = ChipClient(self.context)
         if row.purchase_id:
             return purchases.session_of(client.purchase(row.purchase_id),
                                         customer_reference=row.customer_reference)
         body = self._purchase_body(email=email, amount=amount, currency=request.currency,
-                                   name=request.description, key=request.idempotency_key,
-                                   metadata=request.metadata)
+                                   name=request.description, key=request.idempotency_key)
         body.update({
             "success_redirect": request.success_url, "failure_redirect": request.cancel_url,
             "cancel_redirect": request.cancel_url,
@@ -175,7 +175,8 @@ class ChipGateway:
             raise GatewayRejected("Amount must be positive", code="invalid_amount")
         row = self._claim(Kind.CHARGE, request.idempotency_key, _fingerprint(
             request.payment_method_token, request.amount, request.currency.upper()),
-            customer_reference=request.customer_reference[:64])
+            customer_reference=request.customer_reference[:64],
+            metadata=_metadata(request.metadata))
         client = ChipClient(self.context)
         if row.purchase_id:
             purchase = client.purchase(row.purchase_id)
@@ -192,8 +193,7 @@ class ChipGateway:
                 "email", "")
             purchase = client.create_purchase(self._purchase_body(
                 email=email, amount=request.amount, currency=request.currency,
-                name=request.description, key=request.idempotency_key,
-                metadata=request.metadata))
+                name=request.description, key=request.idempotency_key))
             ChipRequest.objects.filter(pk=row.pk).update(purchase_id=purchase["id"])
         if purchase.get("status") not in purchases.UNPAID:
             return purchases.charge_result_of(purchase)
@@ -211,7 +211,8 @@ class ChipGateway:
         if self._record_of(request.provider_payment_id) is None:
             raise GatewayNotFound(f"No CHIP payment {request.provider_payment_id}")
         row = self._claim(Kind.REFUND, request.idempotency_key, _fingerprint(
-            request.provider_payment_id, request.amount), purchase_id=request.provider_payment_id)
+            request.provider_payment_id, request.amount), purchase_id=request.provider_payment_id,
+            amount=request.amount)
         if row.refund_id:
             return RefundResult(status=RefundStatus.SUCCEEDED, provider_refund_id=row.refund_id)
         client = ChipClient(self.context)
@@ -255,69 +256,19 @@ class ChipGateway:
             return PaymentStatusResult(state=PaymentState.NOT_FOUND)
         return purchases.status_of(purchase)
 
+    # --- CHIP's record, for reconciliation -------------------------------------------------
+
+    def _movements(self) -> movements.ChipMovements:
+        return movements.ChipMovements(ChipClient(self.context), self._namespace,
+                                       self.context.account_id or "")
+
+    def list_payments(self, *, since: datetime, until: datetime) -> list[MoneyMovement]:
+        return self._movements().payments(since=since, until=until)
+
+    def list_refunds(self, *, since: datetime, until: datetime) -> list[MoneyMovement]:
+        return self._movements().refunds(since=since, until=until)
+
     # --- callbacks --------------------------------------------------------------------------
 
-    def _public_key(self) -> str:
-        """The configured public key, else the one CHIP serves (fetched once per process)."""
-        if "BEGIN PUBLIC KEY" in (self.context.webhook_secret or ""):
-            return self.context.webhook_secret
-        try:
-            client = ChipClient(self.context)
-            slot = (client.base_url, hashlib.sha256(client.api_key.encode()).hexdigest())
-            if slot not in _PUBLIC_KEYS:
-                _PUBLIC_KEYS[slot] = client.public_key()
-        except GatewayError as exc:
-            raise WebhookVerificationError(f"CHIP's public key is unavailable: {exc.message}") \
-                from exc
-        return _PUBLIC_KEYS[slot]
-
     def parse_webhook(self, *, headers: Mapping[str, str], body: bytes) -> GatewayEvent:
-        signing.verify(public_key_pem=self._public_key(), headers=headers, body=body)
-        try:
-            payload = json.loads(body)
-        except ValueError as exc:
-            raise WebhookVerificationError("Body is not JSON") from exc
-        if not isinstance(payload, dict) or not isinstance(payload.get("id"), str):
-            raise WebhookVerificationError("Body is not a CHIP purchase or payment")
-        return self._event_of(payload)
-
-    def _event_of(self, payload: dict) -> GatewayEvent:
-        raw_type = str(payload.get("event_type") or f"purchase.{payload.get('status', '')}")
-        event_id = f"{raw_type}:{payload['id']}:{payload.get('updated_on', '')}"
-        if payload.get("type") == "payment":  # payment.refunded delivers the refund payment
-            related = payload.get("related_to") or {}
-            return GatewayEvent(
-                provider_event_id=event_id, raw_type=raw_type,
-                type=EventType.REFUND_SUCCEEDED if raw_type == "payment.refunded"
-                else EventType.OTHER,
-                provider_refund_id=payload["id"], provider_payment_id=related.get("id"),
-                amount=(payload.get("payment") or {}).get("amount"),
-            )
-        record = ChipRequest.objects.filter(
-            purchase_id=payload["id"], kind__in=(Kind.CHECKOUT, Kind.CHARGE)).first()
-        is_checkout = record is not None and record.kind == Kind.CHECKOUT
-        status = payload.get("status")
-        if status in purchases.PAID or (is_checkout and status in purchases.HELD):
-            event_type = EventType.CHECKOUT_COMPLETED if is_checkout else EventType.PAYMENT_SUCCEEDED
-        elif status == "error":
-            event_type = EventType.OTHER if is_checkout else EventType.PAYMENT_FAILED
-        elif status in purchases.CLOSED and is_checkout:
-            event_type = EventType.CHECKOUT_EXPIRED
-        else:
-            event_type = EventType.OTHER
-        code, message = purchases.failure_of(payload) if event_type == EventType.PAYMENT_FAILED \
-            else ("", "")
-        metadata = (payload.get("purchase") or {}).get("metadata") or {}
-        return GatewayEvent(
-            provider_event_id=event_id, type=event_type, raw_type=raw_type,
-            provider_payment_id=payload["id"] if status in purchases.PAID or status == "error"
-            else None,
-            session_id=payload["id"] if is_checkout else None,
-            amount=purchases.amount_of(payload), currency=purchases.currency_of(payload),
-            failure_code=code, failure_message=message,
-            payment_method=purchases.saved_method_of(payload)
-            if event_type == EventType.CHECKOUT_COMPLETED else None,
-            metadata={str(k): str(v) for k, v in metadata.items()},
-            merchant_id=record.merchant_id if record else None,
-            environment=record.environment if record else None,
-        )
+        return callbacks.parse(self.context, headers=headers, body=body)

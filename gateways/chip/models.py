@@ -27,8 +27,12 @@ class ChipRequest(models.Model):
     fingerprint = models.CharField(max_length=64)
     customer_reference = models.CharField(max_length=64, blank=True)
     purchase_id = models.CharField(max_length=64, blank=True, db_index=True)
-    # Refunds: what was refundable when the refund was sent (to tell, after a lost answer,
-    # whether it happened), and CHIP's id of the refund payment.
+    # The caller's metadata (a CHIP purchase has no field for it): events and sessions read it
+    # from here.
+    metadata = models.JSONField(default=dict, blank=True)
+    # Refunds: the amount asked, what was refundable when the refund was sent (to tell, after a
+    # lost answer, whether it happened), and CHIP's id of the refund payment.
+    amount = models.BigIntegerField(null=True, blank=True)
     refundable_before = models.BigIntegerField(null=True, blank=True)
     refund_id = models.CharField(max_length=64, blank=True)
     claimed_at = models.DateTimeField()

@@ -1,8 +1,8 @@
 """Reading CHIP purchases (plain dicts) in the contract's words.
 
-Status names are CHIP's (`created`, `paid`, `error`, `hold`, `refunded`, …). Where a field's
-name could not be confirmed against CHIP's documentation (card brand and digits, the refund
-event's link to its purchase) it is read defensively; docs/gateways.md lists these.
+Status names and fields are CHIP's, as its SDKs and plugins define them (docs/gateways.md has
+the table of each field we read and where it is defined): `refunded` means refunded fully or
+partly, `preauthorized` is a zero-amount card check that saved the card.
 """
 
 from __future__ import annotations
@@ -49,14 +49,24 @@ def failure_of(purchase: dict, fallback: str = "") -> tuple[str, str]:
     return PAYMENT_FAILED, f"{message} ({code})" if code else message
 
 
+def _number(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
 def saved_method_of(purchase: dict) -> SavedPaymentMethod | None:
-    """A purchase paid with `force_recurring` is itself the recurring token."""
+    """A purchase paid with `force_recurring` is itself the recurring token; the card is
+    described in `transaction_data.extra` (`expiry_year` has two digits)."""
     if not purchase.get("is_recurring_token"):
         return None
     extra = (purchase.get("transaction_data") or {}).get("extra") or {}
-    digits = str(extra.get("masked_pan") or extra.get("card_number") or "")
-    return SavedPaymentMethod(token=purchase["id"], type="card",
-                              brand=str(extra.get("card_brand") or ""), last4=digits[-4:])
+    year = _number(extra.get("expiry_year"))
+    return SavedPaymentMethod(
+        token=purchase["id"], type="card", brand=str(extra.get("card_brand") or ""),
+        last4=str(extra.get("masked_pan") or "")[-4:], exp_month=_number(extra.get(
+            "expiry_month")), exp_year=year + 2000 if year is not None and year < 100 else year)
 
 
 def charge_result_of(purchase: dict, refusal: str = "") -> ChargeResult:

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
+from datetime import datetime
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
 from gateways.base import (
+    Gateway,
+    MoneyMovement,
     ChargeRequest,
     ChargeResult,
     ChargeStatus,
@@ -39,7 +42,7 @@ from gateways.base import (
     SessionMode,
     SessionStatus,
 )
-from gateways.sandbox import signing
+from gateways.sandbox import movements, signing
 from gateways.sandbox.cards import Behaviour, card_for, failure_of
 from gateways.sandbox.models import SandboxPayment, SandboxPaymentMethod, SandboxRefund, SandboxSession
 
@@ -104,7 +107,7 @@ def _charge_fingerprint(request: ChargeRequest) -> str:
     return _fingerprint(request.payment_method_token, request.amount, request.currency.upper())
 
 
-class SandboxGateway:
+class SandboxGateway(Gateway):
     """`gateways.base.Gateway` for the sandbox."""
 
     name = NAME
@@ -320,6 +323,12 @@ class SandboxGateway:
         )
 
     # --- webhooks ---------------------------------------------------------------------------
+
+    def list_payments(self, *, since: datetime, until: datetime) -> list[MoneyMovement]:
+        return movements.payments(self._namespace, since=since, until=until)
+
+    def list_refunds(self, *, since: datetime, until: datetime) -> list[MoneyMovement]:
+        return movements.refunds(self._namespace, since=since, until=until)
 
     def parse_webhook(self, *, headers: Mapping[str, str], body: bytes) -> GatewayEvent:
         payload = signing.verified_payload(

@@ -6,9 +6,9 @@ of `gateways.services.payments`, in three steps:
     charges_execute_many(...)   # after commit, no transaction open: one gateway call per
                                 # attempt, then every outcome recorded in one transaction
 
-A gateway may offer `charge_many(requests)` (the sandbox does): the batch's requests in one
-call, each answered as `charge` answers it (a ChargeResult, or the GatewayError it raises).
-Real providers have no such call and get one `charge` per attempt.
+Each gateway answers the batch's requests through `charge_many(requests)`, each answered as
+`charge` answers it (a ChargeResult, or the GatewayError it raises): the sandbox in one call;
+real providers have no such call, and the protocol's default sends one `charge` per attempt.
 
 A pending attempt is committed before its gateway call, each carries its own idempotency key,
 and a crash between the steps leaves attempts pending for the sweeper (gateways.services.
@@ -32,7 +32,6 @@ from gateways.services.payments import (
     _validate_money,
     charge_request_of,
     gateway_of,
-    send_charge_request,
 )
 from gateways.services.settlement import (
     SETTLED_FIELDS,
@@ -95,8 +94,9 @@ def charges_prepare(*, scope: Scope, drafts: list[ChargeDraft]) -> dict[str, Pay
 
 
 def charges_execute_many(*, attempt_ids: list[str]) -> dict[str, PaymentAttemptResult]:
-    """`charge_execute` for many attempts: with no transaction open, one gateway call per
-    pending attempt, or one per gateway offering `charge_many` (the calls are counted first,
+    """`charge_execute` for many attempts: with no transaction open, one `charge_many` per
+    gateway and account (one call for the sandbox; one per attempt elsewhere; the calls are
+    counted first,
     in one statement, which also keeps the sweeper away), then every answer recorded in one
     transaction (row locks on the attempts only, no ledger entry). An unreachable gateway
     leaves its attempt pending for the sweeper; an attempt no longer pending is answered as
@@ -134,29 +134,21 @@ def charges_execute_many(*, attempt_ids: list[str]) -> dict[str, PaymentAttemptR
 
 
 def _charge_answers(attempts: list[PaymentAttempt]):
-    """(attempt, ChargeResult or the GatewayError raised) for each pending attempt: one call
-    per attempt, or one `charge_many` call per gateway that offers it (the sandbox: a few
-    statements for the whole batch, each answer the same as `charge`'s)."""
+    """(attempt, ChargeResult or the GatewayError raised) for each pending attempt: one
+    `charge_many` call per gateway and account (the sandbox's: a few statements for the whole
+    batch; the others': one `charge` per attempt, each answer the same as `charge`'s)."""
     groups: dict[tuple, list[PaymentAttempt]] = {}
     for attempt in attempts:
         groups.setdefault((attempt.gateway, attempt.gateway_account_id, attempt.merchant_id,
                            attempt.environment), []).append(attempt)
     for group in groups.values():
         gateway = gateway_of(group[0])
-        many = getattr(gateway, "charge_many", None)
-        if many is not None:
-            try:
-                answers = many([charge_request_of(attempt) for attempt in group])
-            except (GatewayUnavailable, GatewayRejected) as exc:  # the whole call failed
-                answers = [exc] * len(group)
-            for attempt, answer in zip(group, answers, strict=True):
-                if isinstance(answer, GatewayError) and not isinstance(
-                        answer, (GatewayUnavailable, GatewayRejected)):
-                    raise answer
-                yield attempt, answer
-            continue
-        for attempt in group:
-            try:
-                yield attempt, send_charge_request(gateway, attempt)
-            except (GatewayUnavailable, GatewayRejected) as exc:
-                yield attempt, exc
+        try:
+            answers = gateway.charge_many([charge_request_of(attempt) for attempt in group])
+        except (GatewayUnavailable, GatewayRejected) as exc:  # the whole call failed
+            answers = [exc] * len(group)
+        for attempt, answer in zip(group, answers, strict=True):
+            if isinstance(answer, GatewayError) and not isinstance(
+                    answer, (GatewayUnavailable, GatewayRejected)):
+                raise answer
+            yield attempt, answer

@@ -12,7 +12,6 @@ from gateways import registry
 from gateways.base import (
     CheckoutRequest,
     CheckoutSession,
-    GatewayRejected,
     SavedPaymentMethod,
     SessionMode,
 )
@@ -65,18 +64,12 @@ def checkout_session_confirm(*, scope: Scope, session_id: str, payment_method: s
     browser library created (Stripe). Calls the gateway, so no transaction may be open; writes
     nothing. GatewayRejected (`not_supported`) for a gateway whose sessions are paid elsewhere."""
     refuse_inside_transaction("checkout_session_confirm")
-    gateway = registry.gateway_for(scope)
-    if not hasattr(gateway, "confirm_checkout_session"):
-        raise GatewayRejected(f"{gateway.name} sessions are not paid on our page",
-                              code="not_supported")
-    return gateway.confirm_checkout_session(session_id, payment_method)
+    return registry.gateway_for(scope).confirm_checkout_session(session_id, payment_method)
 
 
 def checkout_session_client_secret(*, scope: Scope, session_id: str) -> str:
     """What the gateway's browser library needs to finish a session on our page ('' if none)."""
-    gateway = registry.gateway_for(scope)
-    read = getattr(gateway, "checkout_client_secret", None)
-    return read(session_id) if read is not None else ""
+    return registry.gateway_for(scope).checkout_client_secret(session_id)
 
 
 def gateway_in_use(scope: Scope) -> tuple[str, str | None]:

@@ -25,6 +25,13 @@ from gateways.stripe.intents import (
 )
 
 SIGNATURE_HEADER = "stripe-signature"
+# The event types we act on (docs/gateways.md: subscribe the endpoint to these); any other type
+# is stored, verified and handed on as `other`.
+SUCCEEDED = ("payment_intent.succeeded", "setup_intent.succeeded")
+CANCELED = ("payment_intent.canceled", "setup_intent.canceled")
+REFUNDS = ("refund.created", "refund.updated", "charge.refund.updated")
+HANDLED_EVENT_TYPES = (*SUCCEEDED, *CANCELED, "payment_intent.payment_failed",
+                       "payment_intent.requires_action", *REFUNDS)
 
 
 def verified_payload(*, secret: str, headers: Mapping[str, str], body: bytes) -> dict:
@@ -43,9 +50,9 @@ def verified_payload(*, secret: str, headers: Mapping[str, str], body: bytes) ->
 
 def _type_of(raw_type: str, obj: dict) -> EventType:
     session = (obj.get("metadata") or {}).get(META_SESSION)
-    if raw_type in ("payment_intent.succeeded", "setup_intent.succeeded"):
+    if raw_type in SUCCEEDED:
         return EventType.CHECKOUT_COMPLETED if session else EventType.PAYMENT_SUCCEEDED
-    if raw_type in ("payment_intent.canceled", "setup_intent.canceled") and session:
+    if raw_type in CANCELED and session:
         return EventType.CHECKOUT_EXPIRED
     if session:  # a failed try on the checkout page leaves the session open
         return EventType.OTHER
@@ -53,7 +60,7 @@ def _type_of(raw_type: str, obj: dict) -> EventType:
         return EventType.PAYMENT_FAILED
     if raw_type == "payment_intent.requires_action":
         return EventType.PAYMENT_REQUIRES_ACTION
-    if raw_type in ("refund.created", "refund.updated", "charge.refund.updated"):
+    if raw_type in REFUNDS:
         return {"succeeded": EventType.REFUND_SUCCEEDED,
                 "failed": EventType.REFUND_FAILED}.get(obj.get("status"), EventType.OTHER)
     return EventType.OTHER

@@ -12,10 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import replace
+from datetime import datetime
 
 import stripe
 
 from gateways.base import (
+    Gateway,
+    MoneyMovement,
     PAYMENT_FAILED,
     THREE_DS_REQUIRED,
     ChargeRequest,
@@ -38,7 +41,7 @@ from gateways.base import (
     SessionMode,
     SessionStatus,
 )
-from gateways.stripe import events
+from gateways.stripe import events, movements
 from gateways.stripe.client import as_dict, error_body, stripe_calls, stripe_client, translated
 from gateways.stripe.intents import (
     META_CANCEL_URL,
@@ -70,7 +73,7 @@ def _key(idempotency_key: str) -> dict:
     return {"idempotency_key": idempotency_key}
 
 
-class StripeGateway:
+class StripeGateway(Gateway):
     """`gateways.base.Gateway` for Stripe."""
 
     name = NAME
@@ -320,6 +323,14 @@ class StripeGateway:
                 continue
             return status_of(self._intent(client, intent["id"], expand=["latest_charge"]))
         return PaymentStatusResult(state=PaymentState.NOT_FOUND)
+
+    # --- the gateway's record, for reconciliation ------------------------------------------
+
+    def list_payments(self, *, since: datetime, until: datetime) -> list[MoneyMovement]:
+        return movements.payments(self.context, since=since, until=until)
+
+    def list_refunds(self, *, since: datetime, until: datetime) -> list[MoneyMovement]:
+        return movements.refunds(self.context, since=since, until=until)
 
     # --- webhooks ---------------------------------------------------------------------------
 

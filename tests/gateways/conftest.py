@@ -124,14 +124,16 @@ def fake_chip():
 
 @pytest.fixture
 def chip_account(settings, fake_chip):
-    """The server's default CHIP credentials, pointed at the fake CHIP server (public key
-    fetched from it, as in production when CHIP_PUBLIC_KEY is unset)."""
+    """The server's default CHIP credentials, pointed at the fake CHIP server (company public
+    key fetched from it, as in production when CHIP_PUBLIC_KEY is unset; the webhook's key
+    configured, as CHIP_WEBHOOK_PUBLIC_KEY)."""
     settings.CHIP_API_BASE = fake_chip.url
     settings.CHIP_TIMEOUT_SECONDS = 5
     settings.GATEWAY_DEFAULT_CREDENTIALS = {
         **settings.GATEWAY_DEFAULT_CREDENTIALS,
         "chip": {"secret_key": "chip-test-key", "webhook_secret": "",
-                 "options": {"brand_id": "brand-cynco"}},
+                 "options": {"brand_id": "brand-cynco",
+                             "webhook_public_key": fake_chip.webhook_public_pem}},
     }
     settings.GATEWAY_DEFAULT_TEST = "chip"
     return fake_chip

@@ -15,6 +15,16 @@ launcher adds them to the fake, each the way Stripe documents it, and nothing el
 * A PaymentIntent whose charge was declined (`requires_payment_method`) takes a new payment
   method and can be confirmed again (localstripe keeps the failed charge as its latest one, so
   its status would never leave `requires_payment_method`).
+* Objects carry what Stripe's OpenAPI definition requires and localstripe leaves out
+  (tests/gateways/stripe_openapi.json; tests/gateways/test_stripe_shapes.py checks every
+  object the gateway reads): a PaymentIntent's `confirmation_method` and
+  `payment_method_types`, its `last_payment_error`'s `type` (and `decline_code`), and its
+  `latest_charge` as an id unless expanded; a Charge's
+  `amount_captured`, `billing_details` and `disputed`; an Event's `pending_webhooks` and
+  `request`.
+* Listing PaymentIntents and Refunds takes the `created` filter (`gt`, `gte`, `lt`, `lte`).
+* A declined confirmation answers Stripe's `card_error` with its `decline_code` and the
+  PaymentIntent (localstripe: an `invalid_request_error` naming only the charge).
 * The store stays in memory (localstripe otherwise pickles it to a shared file in /tmp).
 * Its stand-in for Stripe.js (`/js.stripe.com/v3/`, which the browser tests load through
   STRIPE_JS_URL) gets the two calls our checkout page makes that it lacks:
@@ -26,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import re
 import socket
 from pathlib import Path
@@ -42,6 +53,79 @@ def _payment_intent_init(self, description=None, setup_future_usage=None, **kwar
     _pi_init(self, **kwargs)
     self.description = description
     self.setup_future_usage = setup_future_usage
+    self._payment_method_types = kwargs.get("payment_method_types") or ["card"]
+
+
+_pi_export = resources.PaymentIntent._export
+
+
+def _payment_intent_export(self, expand=None):
+    obj = _pi_export(self, expand=expand)
+    obj["confirmation_method"] = "automatic"
+    obj["payment_method_types"] = getattr(self, "_payment_method_types", ["card"])
+    error = obj.get("last_payment_error")
+    if isinstance(error, dict) and "type" not in error:
+        error["type"] = "card_error"
+        if error.get("code") == "card_declined":
+            error["decline_code"] = "generic_decline"
+    expanded = {path.split(".")[0] for path in expand or []}
+    if isinstance(obj.get("latest_charge"), dict) and "latest_charge" not in expanded:
+        obj["latest_charge"] = obj["latest_charge"]["id"]
+    return obj
+
+
+resources.PaymentIntent._export = _payment_intent_export
+_charge_export = resources.Charge._export
+
+
+def _charge_export_full(self, expand=None):
+    obj = _charge_export(self, expand=expand)
+    obj["amount_captured"] = obj["amount"] if obj.get("captured") and obj.get(
+        "status") == "succeeded" else 0
+    obj["billing_details"] = {"address": None, "email": None, "name": None, "phone": None}
+    obj["disputed"] = False
+    return obj
+
+
+resources.Charge._export = _charge_export_full
+_event_export = resources.Event._export
+
+
+def _event_export_full(self, expand=None):
+    obj = _event_export(self, expand=expand)
+    obj.setdefault("pending_webhooks", 1)
+    obj.setdefault("request", {"id": None, "idempotency_key": None})
+    return obj
+
+
+resources.Event._export = _event_export_full
+
+
+def _created_filter(created) -> list:
+    """Stripe's `created` list filter: a timestamp, or a dict of gt/gte/lt/lte bounds."""
+    if created is None:
+        return []
+    if not isinstance(created, dict):
+        created = {"eq": created}
+    compare = {"gt": int.__gt__, "gte": int.__ge__, "lt": int.__lt__, "lte": int.__le__,
+               "eq": int.__eq__}
+    return [(compare[op], int(value)) for op, value in created.items()]
+
+
+def _with_created_filter(cls):
+    list_all = cls._api_list_all.__func__
+
+    def listed(klass, url, created=None, **kwargs):
+        bounds = _created_filter(created)
+        li = list_all(klass, url, **kwargs)
+        li._list = [obj for obj in li._list if all(op(obj.created, v) for op, v in bounds)]
+        return li
+
+    cls._api_list_all = classmethod(listed)
+
+
+_with_created_filter(resources.PaymentIntent)
+_with_created_filter(resources.Refund)
 
 
 resources.PaymentIntent.__init__ = _payment_intent_init
@@ -126,7 +210,36 @@ async def publishable_key_calls(request: web.Request, handler):
     return await server.auth_middleware(request, handler)
 
 
+_CONFIRMS = re.compile(r"^/v1/payment_intents(/[^/]+/confirm)?$")
+
+
+@web.middleware
+async def card_errors(request: web.Request, handler):
+    """A decline while confirming a PaymentIntent, in Stripe's words: a `card_error` with the
+    `decline_code` and the PaymentIntent (and its PaymentMethod) as they stand after it."""
+    try:
+        response = await handler(request)
+    except resources.UserError as exc:
+        response = exc.to_response()
+    if request.method != "POST" or response.status != 402 or not _CONFIRMS.match(request.path):
+        return response
+    body = json.loads(response.body)
+    error = body.get("error") or {}
+    charge = resources.store.get(f"charge:{error.get('charge')}")
+    intent = resources.store.get(f"payment_intent:{getattr(charge, 'payment_intent', None)}")
+    if intent is None:
+        return response
+    code = error.get("code")
+    error.update(type="card_error", payment_intent=intent._export(),
+                 decline_code="generic_decline" if code == "card_declined" else code)
+    method = resources.store.get(f"payment_method:{intent.payment_method}")
+    if method is not None:
+        error["payment_method"] = method._export()
+    return server.json_response(body, status=402)
+
+
 server.app.middlewares.insert(0, stripe_extras)
+server.app.middlewares.append(card_errors)
 _auth = server.app.middlewares.index(server.auth_middleware)
 server.app.middlewares[_auth] = publishable_key_calls
 

@@ -16,7 +16,9 @@ def live_books(merchant):
 
 @pytest.fixture(autouse=True)
 def ledger_alone(settings):
-    """The ledger's tests post through the rules directly, with no invoices behind them: billing's
-    reconciliation provider (registered in settings) would see none, so it is left out here;
-    tests that want a provider register `tests.ledger.billing_records`."""
+    """The ledger's tests post through the rules directly, with no invoices or gateway payments
+    behind them: billing's reconciliation provider and the gateway comparison (registered in
+    settings) would see none, so they are left out here; tests that want a provider register
+    `tests.ledger.billing_records`."""
     settings.LEDGER_RECONCILIATION_SOURCES = []
+    settings.LEDGER_RECONCILIATION_CHECKS = []
