@@ -14,7 +14,7 @@ $(VENV)/.run-deps: requirements.txt | $(PY)
 	$(PY) -m pip install --quiet -r requirements.txt
 	@touch $@
 
-$(VENV)/.test-deps: requirements.txt requirements-test.txt | $(PY)
+$(VENV)/.test-deps: requirements.txt requirements-test.txt clients/python/pyproject.toml | $(PY)
 	@echo "[make] installing test requirements into $(VENV)"
 	$(PY) -m pip install --quiet -r requirements-test.txt
 	@touch $@ $(VENV)/.run-deps

@@ -1,3 +1,5 @@
+from importlib import import_module
+
 from django.apps import AppConfig
 
 
@@ -6,4 +8,6 @@ class CyncoConfig(AppConfig):
     verbose_name = "Platform: merchants and API keys"
 
     def ready(self):
-        from cynco import crash_points, rate_limits  # noqa: F401  register their system checks
+        import_module("cynco.job_signals")  # connects Celery's task signals to job metrics
+        import_module("cynco.rate_limits")  # registers its system check (Redis configured)
+        import_module("cynco.crash_points")  # registers its system check (tests only)

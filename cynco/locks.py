@@ -18,6 +18,7 @@ import hashlib
 from django.conf import settings
 from django.db import OperationalError, connection
 
+from cynco import metrics
 from cynco.errors import ConcurrentRequest
 
 LOCK_NAMESPACE = b"cynco.customer:"
@@ -30,6 +31,7 @@ def customer_lock_key(customer_id: str) -> int:
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
+@metrics.timed_lock_wait
 def lock_customer(customer_id: str) -> None:
     """Wait (at most CUSTOMER_LOCK_WAIT_SECONDS) for the customer's lock, held until commit.
 

@@ -6,6 +6,7 @@ Every variable is listed in README.md ("Configuration").
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import secrets
 from pathlib import Path
 
@@ -54,6 +55,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: the request id, the request's log line and its latency cover everything below.
+    "cynco.request_log.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
@@ -141,8 +144,8 @@ CORS_ALLOW_HEADERS = [
     "x-cyncopay-version",
 ]
 CORS_EXPOSE_HEADERS = [
-    "x-cyncobilling-version", "idempotent-replayed", "retry-after", "ratelimit-limit",
-    "ratelimit-remaining", "ratelimit-reset", "ratelimit-policy",
+    "x-cyncobilling-version", "idempotent-replayed", "x-request-id", "retry-after",
+    "ratelimit-limit", "ratelimit-remaining", "ratelimit-reset", "ratelimit-policy",
 ]
 
 APPEND_SLASH = False  # the client calls paths without a trailing slash; never redirect a POST
@@ -243,14 +246,43 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TIMEZONE = "UTC"
 
+# Logs (docs/operations.md): one JSON object per line on stderr (LOG_FORMAT=text for people),
+# each with the request id of the request (or Celery task) it was written under; key material
+# is scrubbed from every line (cynco.log_redaction).
+LOG_FORMAT = env.str("LOG_FORMAT", default="json")
+if LOG_FORMAT not in ("json", "text"):
+    raise ImproperlyConfigured("LOG_FORMAT must be json or text")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "json": {"()": "cynco.log_format.JsonFormatter"},
+        "text": {"()": "cynco.log_format.TextFormatter"},
+    },
+    "filters": {"request_context": {"()": "cynco.log_format.RequestContextFilter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT,
+                             "filters": ["request_context"]}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    # 4xx answers are in the request lines already; Django would log each once more.
     "loggers": {"django.request": {"level": "ERROR"}},
 }
+# Celery workers log through the handler above instead of replacing it with their own.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+# `/metrics` (docs/operations.md): who may read it (REMOTE_ADDR in one of these networks, and
+# the bearer token when one is set), and the database figures read at each scrape.
+METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS",
+                                    default=["127.0.0.0/8", "::1/128"])
+try:
+    [ipaddress.ip_network(network, strict=False) for network in METRICS_ALLOWED_NETWORKS]
+except ValueError as exc:
+    raise ImproperlyConfigured(f"METRICS_ALLOWED_NETWORKS: {exc}") from exc
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_FIGURE_SOURCES: list[str] = [
+    "billing.selectors.backlog.backlog_figures",
+    "gateways.backlog.pending_attempt_figures",
+    "ledger.selectors.reconciliation_status.reconciliation_figures",
+]
 
 SESSION_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True

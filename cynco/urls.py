@@ -6,11 +6,13 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from cynco.api.fallbacks import api_not_found
 from cynco.health import healthz
+from cynco.metrics_endpoint import metrics_view
 
 urlpatterns = [
     # First: the API's busiest routes (check, track) are resolved in the fewest steps.
     path("api/v1/pay/", include("billing.api.urls")),
     path("healthz", healthz, name="healthz"),
+    path("metrics", metrics_view, name="metrics"),
     path("admin/billing-dashboard/", include("billing.admin.dashboard")),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -7,6 +7,7 @@ exit. Ctrl-C (SIGINT) or SIGTERM stops everything this script started.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -55,6 +56,17 @@ def stop_all(processes: dict[str, subprocess.Popen]) -> None:
             pass
 
 
+def prepare_metrics_dir(env: dict) -> None:
+    """Web and Celery workers keep their metrics in files here, which /metrics adds up
+    (docs/operations.md). Emptied at each start: counters begin again from zero, as
+    Prometheus expects of a restarted target."""
+    folder = Path(env.get("PROMETHEUS_MULTIPROC_DIR") or VAR_DIR / "prometheus")
+    say(f"metrics of all processes kept in {folder}")
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    env["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
+
+
 def main() -> int:
     env = dict(os.environ)
     if env.get("DATABASE_URL"):
@@ -69,6 +81,7 @@ def main() -> int:
     broker = env.get("CELERY_BROKER_URL") or env.get("REDIS_URL") or "a file broker under var/"
     for folder in ("celery/queue", "celery/processed"):
         (VAR_DIR / folder).mkdir(parents=True, exist_ok=True)
+    prepare_metrics_dir(env)
 
     say("applying migrations")
     manage("migrate", "--no-input", env=env)
@@ -89,8 +102,7 @@ def main() -> int:
             "web server",
             [PYTHON, "-m", "gunicorn", "cynco.wsgi:application", "-c", "python:cynco.gunicorn_conf",
              "--bind", f"{HOST}:{PORT}",
-             "--workers", env.get("WEB_WORKERS", "2"), "--threads", env.get("WEB_THREADS", "4"),
-             "--access-logfile", "-"],
+             "--workers", env.get("WEB_WORKERS", "2"), "--threads", env.get("WEB_THREADS", "4")],
             env,
         )
         processes["worker"] = start(

@@ -2,6 +2,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
+from tests import log_audit
 from tests.factories import Api, make_merchant
 
 
@@ -60,3 +61,19 @@ def operator(db):
     client = Client()
     client.force_login(user)
     return client
+
+
+@pytest.fixture(autouse=True, scope="session")
+def audit_logs_for_key_material():
+    """Every log line of the run is searched for key material at its end (tests/log_audit.py)."""
+    log_audit.start()
+    yield
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if log_audit.finish() and session.exitstatus == 0:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter):
+    log_audit.report(terminalreporter.write_line)

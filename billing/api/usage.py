@@ -14,6 +14,7 @@ from billing.api.shapes.entitlements import (
     CheckResultShape, FinalizeResultShape, TrackResultShape,
 )
 from billing.services import balance_locks, usage
+from cynco import metrics
 from cynco.api.schema import openapi
 from cynco.api.views import ApiView
 from cynco.fields import (
@@ -133,6 +134,7 @@ class CheckView(ApiView):
             required=values["requiredBalance"], send_event=values["sendEvent"],
             entity_key=values["entityId"], lock=lock,
         )
+        metrics.usage_answered("check", "full", answer)
         return ok(check_data(answer, lock))
 
 
@@ -148,6 +150,7 @@ class TrackView(ApiView):
             amount=values["amount"], entity_key=values["entityId"],
             idempotency_key=values.get("idempotencyKey"), metadata=values.get("metadata"),
         )
+        metrics.usage_answered("track", "full", answer)
         return ok(track_data(answer))
 
 

@@ -22,6 +22,7 @@ from django.http import HttpResponse
 
 from billing.api.usage import check_data, track_data
 from billing.services.usage_fast_path import CHECK, PEEK, TRACK, UsageCall, usage_fast
+from cynco import metrics
 from cynco.errors import ApiError, error_body
 from cynco.fields import USAGE_MAX, USAGE_PLACES, json_numbers
 from cynco.ids import is_identifier_text
@@ -68,6 +69,7 @@ def _answered(request, build, render) -> HttpResponse | None:
         return _json(error.status, error_body(error.code, error.message, error.details))
     if answer is None:
         return None
+    metrics.usage_answered(call.mode, "fast", answer)
     return _json(200, {"success": True, "data": render(answer)})
 
 

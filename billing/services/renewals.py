@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Case, F, Q, When
 
 from billing.models import Invoice, Subscription
 from billing.services import entitlement_sync
@@ -97,12 +97,27 @@ def _round(scope: Scope, at: datetime, ran: Counter) -> int:
             return handled
 
 
-def _due_rows(scope: Scope, at: datetime):
-    return Subscription.objects.for_scope(scope).filter(
+def due_filter(at) -> Q:
+    """Subscriptions with a period-end event due by `at` (a datetime, or an expression such
+    as each row's own clock, for the backlog figures of billing.selectors.backlog)."""
+    return (
         Q(status__in=[Status.ACTIVE, Status.TRIALING], current_period_end__lte=at)
         | Q(status=Status.PAST_DUE, next_retry_at__lte=at)
         | Q(status=Status.PAUSED, resume_at__lte=at)
     )
+
+
+def due_moment() -> Case:
+    """When a subscription's next period-end event falls due (the column `due_filter` reads)."""
+    return Case(
+        When(status__in=[Status.ACTIVE, Status.TRIALING], then=F("current_period_end")),
+        When(status=Status.PAST_DUE, then=F("next_retry_at")),
+        When(status=Status.PAUSED, then=F("resume_at")),
+    )
+
+
+def _due_rows(scope: Scope, at: datetime):
+    return Subscription.objects.for_scope(scope).filter(due_filter(at))
 
 
 def _batch(scope, at, ran, batch_size, seen) -> tuple[list[Due], list[Prepared], int, int]:

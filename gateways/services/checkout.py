@@ -6,6 +6,7 @@ from collections.abc import Mapping
 
 from django.db import transaction
 
+from cynco import metrics
 from cynco.tenancy import Scope
 from gateways import registry
 from gateways.base import (
@@ -140,7 +141,7 @@ def checkout_charge_record(
     charge. Calls no gateway (the page already charged), so it joins the caller's
     transaction; idempotent per session; takes no lock and posts no ledger entry."""
     account = registry.active_account(scope)
-    attempt, _ = PaymentAttempt.objects.get_or_create(
+    attempt, created = PaymentAttempt.objects.get_or_create(
         merchant_id=scope.merchant_id, environment=scope.environment,
         idempotency_key=f"checkout:{session_id}",
         defaults={
@@ -153,4 +154,6 @@ def checkout_charge_record(
             "provider_payment_id": provider_payment_id, "description": "Hosted checkout",
         },
     )
+    if created:
+        metrics.payment_attempt_settled(attempt)
     return result_of(attempt)

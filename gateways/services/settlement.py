@@ -7,6 +7,7 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils.module_loading import import_string
 
+from cynco import metrics
 from cynco.clock import wall_now
 from gateways.base import ChargeResult, PaymentStatusResult, RefundResult
 from gateways.models import PaymentAttempt
@@ -94,6 +95,7 @@ def record_outcome(attempt: PaymentAttempt, *, status: str, provider_payment_id:
         attempt.last_error = ""
         if attempt.is_final:
             attempt.settled_at = wall_now()
+        metrics.payment_attempt_settled(attempt)
     return not unchanged
 
 

@@ -2,7 +2,7 @@
 sends them.
 
 An `Idempotency-Key` names one request: the API answers 422 IDEMPOTENCY_KEY_REUSED when the
-same key comes with a different request (API.md, Idempotency), which no OpenAPI document can
+same key comes with a different request (docs/api.md, Idempotency), which no OpenAPI document can
 state. A client makes a fresh key per request, so the generated key gets a unique suffix.
 """
 

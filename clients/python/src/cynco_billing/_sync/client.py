@@ -1,0 +1,26 @@
+# Generated from _async/ by scripts/generate_sync.py: edit the async source instead.
+"""The client.
+
+(The sync client is generated from this async code: scripts/generate_sync.py.)"""
+
+from __future__ import annotations
+
+from cynco_billing._sync.admin import SyncAdminApi
+from cynco_billing._sync.billing import SyncBillingApi
+from cynco_billing._sync.catalog import SyncCatalogApi
+from cynco_billing._sync.promotions import SyncPromotionsApi
+from cynco_billing._sync.usage import SyncUsageApi
+
+
+class CyncoBilling(SyncUsageApi, SyncCatalogApi, SyncBillingApi, SyncPromotionsApi,
+                        SyncAdminApi):
+    """A Cynco Billing server, called with one key (see `AsyncHttp` for the options).
+
+        async with AsyncCyncoBilling("cp_sk_test_…", base_url="https://billing.example.com") as b:
+            result = await b.subscribe("user_123", "pro", success_url="https://…/thanks")
+            if (await b.check("user_123", "messages")).allowed:
+                await b.track("user_123", "messages")
+
+    Method names are those of the JavaScript client in snake_case; results are typed
+    (`cynco_billing.models`), lists are `Page`s; every failure raises CyncoBillingError.
+    """
