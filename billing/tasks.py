@@ -4,7 +4,9 @@ from celery import shared_task
 
 from billing.models import Checkout, Subscription
 from billing.services.balance_locks import balance_locks_release_expired
+from billing.services.billing_emails import email_notices_queue
 from billing.services.checkout_expiry import EXPIRABLE, checkouts_expire
+from billing.services.email_delivery import emails_send_due
 from billing.services.refunds import refunds_resume
 from billing.services.renewals import run_due
 from billing.services.webhook_deliveries import webhook_deliveries_run_due
@@ -41,8 +43,22 @@ def run_period_end_jobs() -> int:
     total = 0
     for merchant_id, environment in scopes:
         scope = Scope(merchant_id, environment)
-        total += sum(run_due(scope=scope, at=clock.now(scope)).values())
+        at = clock.now(scope)
+        total += sum(run_due(scope=scope, at=at).values())
+        total += email_notices_queue(scope=scope, at=at)
     return total
+
+
+@shared_task
+def deliver_emails(message_ids: list[str]) -> int:
+    """Send billing emails right after they were queued (on commit of their cause)."""
+    return emails_send_due(message_ids=message_ids)
+
+
+@shared_task
+def deliver_due_emails() -> int:
+    """Every minute (beat): emails the queue missed, and every retry that has come due."""
+    return emails_send_due()
 
 
 @shared_task

@@ -22,6 +22,10 @@ app.conf.beat_schedule = {
         "task": "billing.tasks.deliver_due_webhooks",
         "schedule": crontab(),  # every minute
     },
+    "deliver-due-emails": {
+        "task": "billing.tasks.deliver_due_emails",
+        "schedule": crontab(),  # every minute
+    },
     "reconcile-ledger": {
         "task": "ledger.tasks.reconcile_ledger_daily",
         "schedule": crontab(hour=2, minute=40),

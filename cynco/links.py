@@ -16,6 +16,9 @@ from django.core import signing
 
 LIFETIMES = {
     "portal": timedelta(hours=1),
+    # A billing email's way into the portal: opening it makes a fresh one-hour portal link
+    # (a customer reads their mail days later, and the email must still work then).
+    "portal_email": timedelta(days=7),
     "checkout": timedelta(days=1),
     "invoice": timedelta(days=365),
 }

@@ -14,6 +14,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
 from billing.models import Checkout, Invoice
+from billing.selectors.invoice_identity import identity_of
 from cynco.money import format_money
 from billing.services.checkouts import CheckoutResult, checkout_pay_with_card
 from billing.services.hosted_checkout import checkout_confirm, checkout_refresh
@@ -85,8 +86,9 @@ def invoice_page(request, token: str):
     if invoice is None:
         return _problem(request, "Invoice not found", "This invoice no longer exists.", 404)
     money = lambda amount: format_money(amount, invoice.currency)  # noqa: E731
+    identity = identity_of(Merchant.objects.get(pk=invoice.merchant_id))
     return render(request, "portal/invoice.html", {
-        "invoice": invoice, "merchant_name": Merchant.objects.get(pk=invoice.merchant_id).name,
+        "invoice": invoice, "merchant_name": identity.name, "identity": identity,
         "lines": [(line, money(line.amount)) for line in invoice.lines.all()],
         "subtotal": money(invoice.subtotal), "tax": money(invoice.tax_amount),
         "total": money(invoice.total), "due": money(invoice.amount_due),

@@ -20,6 +20,7 @@ from simple_history.utils import bulk_create_with_history
 
 from billing.models import Invoice, InvoiceLine, InvoiceNumberCounter
 from billing.pricing import round_minor
+from billing.selectors.invoice_identity import invoice_number_prefix
 from billing.services.webhooks import emit_event, emit_events
 from cynco.bulk import update_rows_with_history
 from cynco.crash_points import crash_point
@@ -66,7 +67,8 @@ def invoice_totals(lines: list[LineDraft], tax_rate_percent: Decimal) -> Totals:
 
 
 def next_invoice_number(scope: Scope) -> str:
-    """The next number of `scope`'s invoices: `INV-000001` in live, `INV-TEST-000001` in test.
+    """The next number of `scope`'s invoices: `INV-000001` in live, `INV-TEST-000001` in test
+    (`INV`: the merchant's invoice number prefix, billing.models.InvoiceIdentity).
 
     The counter row stays locked until the caller's transaction ends, so a rolled-back invoice
     gives its number back and numbers never skip.
@@ -90,7 +92,7 @@ def next_invoice_numbers(scope: Scope, count: int) -> list[str]:
             )
             cursor.execute(sql, [count, scope.merchant_id, scope.environment])
             row = cursor.fetchone()
-    prefix = "INV-TEST" if scope.is_test else "INV"
+    prefix = invoice_number_prefix(scope.merchant_id) + ("-TEST" if scope.is_test else "")
     return [f"{prefix}-{number:06d}" for number in range(row[0] - count + 1, row[0] + 1)]
 
 

@@ -22,6 +22,7 @@ from billing.models import (
 )
 from billing.models.webhooks import URL_MAX_LENGTH
 from billing.services.audit import Actor, audit_record
+from billing.services.billing_emails import emails_queue_for_events
 from billing import webhook_addresses
 from billing.webhook_signatures import new_secret
 from cynco import clock
@@ -180,6 +181,9 @@ def emit_events(*, scope: Scope, events: list[tuple[str, dict]]) -> list[Outgoin
             event.payload = event_body(event_id=event.id, type=type, created=created, data=data)
             rows.append(event)
         OutgoingEvent.objects.bulk_create(rows)
+        # The emails these events cause, in the same transaction (billing.services.billing_emails)
+        emails_queue_for_events(scope=scope, events=[
+            (event.id, type, data) for event, (type, data) in zip(rows, events)])
         endpoints = list(WebhookEndpoint.objects.for_scope(scope).filter(
             status=WebhookEndpoint.Status.ACTIVE
         ))

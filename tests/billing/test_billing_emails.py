@@ -1,0 +1,137 @@
+"""Billing emails through a real SMTP server (aiosmtpd on a free local port): what customers
+receive, and when they receive nothing."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from billing.models import EmailAttempt, EmailMessage, Invoice, Subscription
+from billing.services.audit import SYSTEM
+from billing.services.email_delivery import emails_send_due
+from billing.services.email_settings import email_settings_update
+from cynco.tenancy import Scope
+from tests.billing.catalog import CUSTOMERS
+from tests.billing.smtp_server import start_mail_sink
+from tests.billing.subscribing import (
+    DAY, LATER_DECLINED_CARD, advance, current, main_catalog, now, subscribe_paid,
+)
+from tests.factories import data_of
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+CUSTOMER_EMAIL = "aisha@example.com"
+
+
+@pytest.fixture
+def mail(settings):
+    """A real SMTP server, and the server configured to send through it."""
+    sink, controller = start_mail_sink()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = sink.host, sink.port
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    settings.EMAIL_FROM_ADDRESS = "billing@cynco.test"
+    yield sink
+    controller.stop()
+
+
+def scope_of(merchant) -> Scope:
+    return Scope(merchant.merchant.id, "test")
+
+
+def shop_with_emails(api, merchant, **changes):
+    main_catalog(api)
+    data_of(api.post(CUSTOMERS, {"customerId": "user_1", "email": CUSTOMER_EMAIL,
+                                 "name": "Aisha"}), 201)
+    email_settings_update(scope=scope_of(merchant), actor=SYSTEM,
+                          changes={"send_in_test_mode": True, **changes})
+
+
+def links_in(text: str) -> list[str]:
+    return re.findall(r"https?://\S+", text)
+
+
+def test_a_paid_checkout_sends_one_receipt_with_the_invoice_link(api, merchant, mail, client):
+    shop_with_emails(api, merchant, sender_name="Acme Billing", reply_to="help@acme.test")
+    subscribe_paid(api, "pro")
+    [receipt] = mail.to(CUSTOMER_EMAIL)
+    assert receipt.subject == "[TEST] Receipt for your payment of MYR 20.00"
+    assert receipt.message["From"] == "Acme Billing <billing@cynco.test>"
+    assert receipt.message["Reply-To"] == "help@acme.test"
+    assert receipt.message["X-Cynco-Test"] == "1"
+    invoice = Invoice.objects.get(customer__external_id="user_1")
+    assert f"invoice {invoice.number}" in receipt.text
+    [link] = [url for url in links_in(receipt.text) if "/invoices/" in url]
+    page = client.get(link.replace("http://127.0.0.1:8000", ""))
+    assert page.status_code == 200 and invoice.number in page.content.decode()
+    assert link in receipt.html
+    assert EmailMessage.objects.get().status == "sent"
+
+
+def test_nothing_is_sent_in_test_mode_unless_the_merchant_asked(api, merchant, mail):
+    shop_with_emails(api, merchant, send_in_test_mode=False)
+    subscribe_paid(api, "pro")
+    assert mail.received == [] and not EmailMessage.objects.exists()
+
+
+def test_nothing_is_sent_for_a_kind_the_merchant_turned_off(api, merchant, mail):
+    shop_with_emails(api, merchant, kinds={"payment_receipt": False})
+    subscribe_paid(api, "pro")
+    assert mail.received == [] and not EmailMessage.objects.exists()
+
+
+def test_a_customer_whose_card_fails_gets_one_email_fixes_the_card_in_the_portal_and_the_retry_succeeds(
+        api, merchant, mail, client):
+    shop_with_emails(api, merchant)
+    subscribe_paid(api, "pro", card=LATER_DECLINED_CARD)
+    pro = Subscription.objects.get(product__slug="pro")
+    until_end = (pro.current_period_end - now(api)).total_seconds()
+    assert advance(api, int(until_end) + 60)["ran"]["failedCharges"] == 1
+    [failed] = [m for m in mail.to(CUSTOMER_EMAIL) if "failed" in m.subject]
+    assert failed.subject == "[TEST] Your payment of MYR 20.00 failed"
+    pro.refresh_from_db()
+    assert f"We will try again on {pro.next_retry_at:%-d %b %Y}" in failed.text
+    [portal_link] = [url for url in links_in(failed.text) if "/portal/email/" in url]
+    opened = client.get(portal_link.replace("http://127.0.0.1:8000", ""), follow=True)
+    assert opened.status_code == 200 and "Update card" in opened.content.decode()
+    portal_path = opened.redirect_chain[-1][0]
+    to_card_page = client.post(f"{portal_path}/card")
+    assert to_card_page.status_code == 302
+    card_page = to_card_page["Location"].replace("http://127.0.0.1:8000", "")
+    back = client.post(card_page, {"card": "4242424242424242"})
+    assert back.status_code == 302 and back["Location"].endswith(portal_path)
+    ran = advance(api, DAY + 60)["ran"]
+    assert ran["dunningSteps"] == 1 and ran["failedCharges"] == 0
+    assert current(api)["pro"]["status"] == "active"
+    renewal = Invoice.objects.get(subscription=pro, reason="subscription_cycle")
+    assert renewal.status == "paid"
+    subjects = [m.subject for m in mail.to(CUSTOMER_EMAIL)]
+    assert subjects.count("[TEST] Your payment of MYR 20.00 failed") == 1
+    assert subjects.count("[TEST] Receipt for your payment of MYR 20.00") == 2
+
+
+def test_a_bounce_is_recorded_and_not_retried(api, merchant, mail):
+    main_catalog(api)
+    data_of(api.post(CUSTOMERS, {"customerId": "user_1", "email": "gone@bounce.test"}), 201)
+    email_settings_update(scope=scope_of(merchant), actor=SYSTEM,
+                          changes={"send_in_test_mode": True})
+    subscribe_paid(api, "pro")
+    message = EmailMessage.objects.get()
+    assert message.status == "failed"
+    assert "550" in message.last_error
+    assert [a.outcome for a in message.attempts.all()] == [EmailAttempt.Outcome.BOUNCED]
+
+
+def test_a_server_that_is_down_is_retried_later_and_the_error_kept(api, merchant, mail):
+    shop_with_emails(api, merchant)
+    mail.down = True
+    subscribe_paid(api, "pro")
+    message = EmailMessage.objects.get()
+    assert message.status == "pending" and "451" in message.last_error
+    mail.down = False
+    assert emails_send_due(now=message.next_attempt_at) == 1
+    message.refresh_from_db()
+    assert message.status == "sent" and message.attempt_count == 2
+    assert len(mail.to(CUSTOMER_EMAIL)) == 1
