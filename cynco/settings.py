@@ -222,8 +222,8 @@ CHECKOUT_EXPIRY_HOURS = env.int("CHECKOUT_EXPIRY_HOURS", default=24)
 WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
 WEBHOOK_RETRY_HOURS = max(24, env.int("WEBHOOK_RETRY_HOURS", default=24))
 WEBHOOK_BATCH_SIZE = env.int("WEBHOOK_BATCH_SIZE", default=50)
-# Billing emails (docs/emails.md): the SMTP server as a URL (smtp://user:pass@host:587 with
-# STARTTLS, smtp+ssl://… for implicit TLS; consolemail:// prints them, the default so that
+# Billing emails (docs/emails.md): the SMTP server as a URL (smtp+tls://user:pass@host:587 for
+# STARTTLS, smtp+ssl://…:465 for implicit TLS; consolemail:// prints them, the default so that
 # `make run` works with nothing set), the address they come from (the merchant's sender name
 # is shown with it), seconds one SMTP conversation may take, attempts before giving up.
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))

@@ -2,9 +2,11 @@
 
 from billing.admin import (  # noqa: F401
     audit,
+    billing_emails,
     catalog,
     coupons,
     customers,
+    invoice_identity,
     invoices,
     subscriptions,
     webhooks,

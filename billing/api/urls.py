@@ -13,6 +13,7 @@ urlpatterns = [
     path("test/clock", clock_views.TestClockView.as_view(), name="test-clock"),
     path("", include("billing.api.catalog_urls")),
     path("", include("billing.api.keys_urls")),
+    path("", include("billing.api.billing_settings_urls")),
     path("", include("billing.api.webhooks_urls")),
     path("", include("billing.api.audit_urls")),
     path("", include("billing.api.subscription_urls")),

@@ -129,6 +129,10 @@ def _facts(message: EmailMessage, customer: Customer | None) -> dict:
                 amount=price.amount, quantity=subscription.quantity,
                 tiers_mode=price.tiers_mode, tiers=price.tiers if price.tiers_mode else None,
             ), price.currency)
-    elif message.kind == EmailKind.SUBSCRIPTION_CANCELED and subscription is not None:
-        facts["date"] = subscription.canceled_at or subscription.current_period_end
+    elif message.kind == EmailKind.SUBSCRIPTION_CANCELED:
+        # canceled at the period end: the customer keeps access until then
+        facts["access_until"] = parse_datetime(data["effectiveAt"]) if data.get(
+            "atPeriodEnd") and data.get("effectiveAt") else None
+        if subscription is not None and facts["access_until"] is None:
+            facts["date"] = subscription.canceled_at
     return facts

@@ -42,35 +42,45 @@ def settings_of(merchant_id: str) -> EmailSettings:
         merchant_id=merchant_id)
 
 
-def _kind_of_event(scope: Scope, type: str, data: dict) -> tuple[str, dict] | None:
-    """The kind of email an event causes, and what to keep for writing it (None: no email)."""
-    if type == "payment.succeeded":
-        return Kind.RECEIPT, data
-    if type == "payment.refunded":
-        return Kind.REFUND_ISSUED, data
-    if type == "subscription.canceled":
-        return Kind.SUBSCRIPTION_CANCELED, data
-    if type == "payment.failed":
-        waiting = PaymentAttempt.objects.for_scope(scope).filter(
-            source_reference=data.get("invoiceId") or "-", kind=PaymentAttempt.Kind.CHARGE,
-        ).order_by("-created_at").first()
-        if waiting is not None and waiting.status == PaymentAttempt.Status.REQUIRES_ACTION \
-                and waiting.action_url:
-            return Kind.ACTION_REQUIRED, {**data, "actionUrl": waiting.action_url}
-        return Kind.PAYMENT_FAILED, data
-    return None
+# The event types that cause an email, and which (the rest cause none, at the cost of
+# nothing). A failed payment whose charge waits for 3-D Secure asks for the customer's action.
+CAUSES = {"payment.succeeded": Kind.RECEIPT, "payment.refunded": Kind.REFUND_ISSUED,
+          "subscription.canceled": Kind.SUBSCRIPTION_CANCELED,
+          "payment.failed": Kind.PAYMENT_FAILED}
+
+
+def _waiting_for_action(scope: Scope, invoice_ids: set[str]) -> dict[str, str]:
+    """invoice id → the 3-D Secure page of its latest charge, for those whose latest charge
+    waits for the customer (one query for a whole batch of failed payments)."""
+    latest: dict[str, PaymentAttempt] = {}
+    for attempt in PaymentAttempt.objects.for_scope(scope).filter(
+            source_reference__in=invoice_ids, kind=PaymentAttempt.Kind.CHARGE
+    ).order_by("created_at").only("source_reference", "status", "action_url"):
+        latest[attempt.source_reference] = attempt
+    return {source: attempt.action_url for source, attempt in latest.items()
+            if attempt.status == PaymentAttempt.Status.REQUIRES_ACTION and attempt.action_url}
 
 
 def emails_queue_for_events(*, scope: Scope, events: list[tuple[str, str, dict]]) -> int:
     """Queue the emails that `events` — (event id, type, data) just written to the outbox —
     cause. Runs inside the caller's transaction (emit_events); takes no lock, posts no ledger
     entry. Returns how many rows were written."""
+    events = [event for event in events if event[1] in CAUSES and event[2].get("customerId")]
+    if not events:
+        return 0
+    chosen = settings_of(scope.merchant_id)
+    if scope.is_test and not chosen.send_in_test_mode:
+        return 0
+    failed = {data.get("invoiceId") for _, type, data in events if type == "payment.failed"}
+    action_urls = _waiting_for_action(scope, failed - {None}) if failed else {}
     wanted = []
     for event_id, type, data in events:
-        found = _kind_of_event(scope, type, data) if data.get("customerId") else None
-        if found is not None:
-            wanted.append((event_id, found[0], data["customerId"], found[1]))
-    return _queue(scope, wanted)
+        kind = CAUSES[type]
+        if type == "payment.failed" and data.get("invoiceId") in action_urls:
+            kind, data = Kind.ACTION_REQUIRED, {**data,
+                                                "actionUrl": action_urls[data["invoiceId"]]}
+        wanted.append((event_id, kind, data["customerId"], data))
+    return _queue(scope, wanted, chosen)
 
 
 def email_notices_queue(*, scope: Scope, at: datetime) -> int:

@@ -14,13 +14,11 @@ from cynco.tenancy import Scope
 MAX_NOTICE_DAYS = 60
 
 
-def email_settings_update(*, scope: Scope, changes: dict, actor: Actor) -> EmailSettings:
-    """Set some of the merchant's email settings — `sender_name`, `reply_to`,
-    `send_in_test_mode`, `trial_ending_days`, `renewal_notice_days`, and `kinds` (a dict of
-    kind → on/off, merged into what is set) — validated, and audit it (`email_settings.updated`).
-    Locks the settings row; no customer lock, no ledger entry."""
+def email_settings_clean(changes: dict) -> None:
+    """Check `changes` (email_settings_update's); a ValidationFailed lists every field at
+    fault by its wire name."""
     details = []
-    if "reply_to" in changes and changes["reply_to"]:
+    if changes.get("reply_to"):
         try:
             validate_email(changes["reply_to"])
         except DjangoValidationError:
@@ -33,11 +31,20 @@ def email_settings_update(*, scope: Scope, changes: dict, actor: Actor) -> Email
                         ("renewal_notice_days", "renewalNoticeDays")):
         if field in changes and not 1 <= changes[field] <= MAX_NOTICE_DAYS:
             details.append({"field": wire, "message": f"From 1 to {MAX_NOTICE_DAYS} days."})
-    kinds = changes.pop("kinds", None) or {}
     details += [{"field": f"kinds.{kind}", "message": "Unknown email kind."}
-                for kind in kinds if kind not in EMAIL_KINDS]
+                for kind in changes.get("kinds") or {} if kind not in EMAIL_KINDS]
     if details:
         raise ValidationFailed("Invalid email settings", details=details)
+
+
+def email_settings_update(*, scope: Scope, changes: dict, actor: Actor) -> EmailSettings:
+    """Set some of the merchant's email settings — `sender_name`, `reply_to`,
+    `send_in_test_mode`, `trial_ending_days`, `renewal_notice_days`, and `kinds` (a dict of
+    kind → on/off, merged into what is set) — validated, and audit it (`email_settings.updated`).
+    Locks the settings row; no customer lock, no ledger entry."""
+    email_settings_clean(changes)
+    changes = dict(changes)
+    kinds = changes.pop("kinds", None) or {}
     with transaction.atomic():
         EmailSettings.objects.get_or_create(merchant_id=scope.merchant_id)
         chosen = EmailSettings.objects.select_for_update().get(merchant_id=scope.merchant_id)

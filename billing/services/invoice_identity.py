@@ -43,11 +43,9 @@ def logo_from_data_url(value: str) -> bytes:
         raise ValidationFailed.field("logo", "The base64 part does not decode.")
 
 
-def invoice_identity_update(*, scope: Scope, changes: dict, actor: Actor) -> InvoiceIdentity:
-    """Set some of the merchant's identity fields (`legal_name`, `address`, `footer`,
-    `number_prefix`, and `logo`: bytes, or None to remove it), validated, and audit it
-    (`invoice_identity.updated`). Locks the identity row; no customer lock, no ledger entry.
-    A new prefix applies to numbers given from now on."""
+def invoice_identity_clean(changes: dict) -> str:
+    """Check `changes` (invoice_identity_update's) and return the logo's content type ("" when
+    no logo is given); a ValidationFailed names the wire field at fault."""
     for field, limit in TEXT_LIMITS.items():
         if field in changes and len(changes[field]) > limit:
             raise ValidationFailed.field(_wire(field), f"At most {limit} characters.")
@@ -55,8 +53,18 @@ def invoice_identity_update(*, scope: Scope, changes: dict, actor: Actor) -> Inv
                                                          changes["number_prefix"]):
         raise ValidationFailed.field("numberPrefix",
                                      "1 to 12 capital letters, digits or dashes, e.g. ACME.")
+    logo = changes.get("logo")
+    return logo_content_type(logo) if logo is not None else ""
+
+
+def invoice_identity_update(*, scope: Scope, changes: dict, actor: Actor) -> InvoiceIdentity:
+    """Set some of the merchant's identity fields (`legal_name`, `address`, `footer`,
+    `number_prefix`, and `logo`: bytes, or None to remove it), validated, and audit it
+    (`invoice_identity.updated`). Locks the identity row; no customer lock, no ledger entry.
+    A new prefix applies to numbers given from now on."""
+    content_type = invoice_identity_clean(changes)
+    changes = dict(changes)
     logo = changes.pop("logo", ...)
-    content_type = logo_content_type(logo) if logo not in (..., None) else ""
     with transaction.atomic():
         InvoiceIdentity.objects.get_or_create(merchant_id=scope.merchant_id)
         identity = InvoiceIdentity.objects.select_for_update().get(merchant_id=scope.merchant_id)

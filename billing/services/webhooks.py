@@ -154,6 +154,8 @@ def emit_event(*, scope: Scope, type: str, data: dict) -> OutgoingEvent:
     the server until the caller's transaction commits: a rolled-back change emits nothing. On
     commit the delivery task is queued (`transaction.on_commit`); if the broker is down, the
     minutely beat job delivers instead. Delivery is at least once: receivers dedupe by `id`.
+    The billing emails the event causes (a receipt, a failed payment…) are queued here too, in
+    the same transaction (billing.services.billing_emails).
 
     - `type`: one of `EVENT_TYPES` (API.md); anything else is a programming error (ValueError).
     - `data`: a JSON-serializable dict in wire form (camelCase keys, ids, amounts in minor

@@ -42,6 +42,7 @@ AREAS = {
     "products": "Catalog", "plans": "Catalog", "components": "Catalog",
     "invoices": "Invoices", "coupons": "Coupons", "rewards": "Rewards", "webhooks": "Webhooks",
     "api-keys": "API keys", "analytics": "Analytics", "portal": "Portal", "audit": "Audit",
+    "billing-settings": "Billing settings",
     "test": "Test helpers",
 }
 

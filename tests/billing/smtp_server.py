@@ -12,6 +12,7 @@ import socket
 import threading
 from dataclasses import dataclass, field
 
+import pytest
 from aiosmtpd.controller import Controller
 
 
@@ -76,3 +77,16 @@ def start_mail_sink() -> tuple[MailSink, Controller]:
     controller = Controller(sink, hostname=sink.host, port=sink.port)
     controller.start()
     return sink, controller
+
+
+@pytest.fixture
+def mail(settings):
+    """A real SMTP server, and this server configured (EMAIL_*) to send through it."""
+    sink, controller = start_mail_sink()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = sink.host, sink.port
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    settings.EMAIL_FROM_ADDRESS = "billing@cynco.test"
+    yield sink
+    controller.stop()

@@ -4,37 +4,28 @@ receive, and when they receive nothing."""
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
 import pytest
+from django.test import Client
 
-from billing.models import EmailAttempt, EmailMessage, Invoice, Subscription
+from billing.models import EmailAttempt, EmailMessage, Invoice, Refund, Subscription
 from billing.services.audit import SYSTEM
 from billing.services.email_delivery import emails_send_due
 from billing.services.email_settings import email_settings_update
 from cynco.tenancy import Scope
-from tests.billing.catalog import CUSTOMERS
-from tests.billing.smtp_server import start_mail_sink
+from cynco.money import format_money
+from tests.billing.catalog import CUSTOMERS, PRO, define, monthly
+from tests.billing.smtp_server import mail  # noqa: F401 - the SMTP server fixture
 from tests.billing.subscribing import (
-    DAY, LATER_DECLINED_CARD, advance, current, main_catalog, now, subscribe_paid,
+    CANCEL, DAY, LATER_DECLINED_CARD, THREE_DS_CARD, advance, current, main_catalog, now,
+    pay_checkout, subscribe, subscribe_paid,
 )
 from tests.factories import data_of
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 CUSTOMER_EMAIL = "aisha@example.com"
-
-
-@pytest.fixture
-def mail(settings):
-    """A real SMTP server, and the server configured to send through it."""
-    sink, controller = start_mail_sink()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT = sink.host, sink.port
-    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
-    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
-    settings.EMAIL_FROM_ADDRESS = "billing@cynco.test"
-    yield sink
-    controller.stop()
 
 
 def scope_of(merchant) -> Scope:
@@ -135,3 +126,77 @@ def test_a_server_that_is_down_is_retried_later_and_the_error_kept(api, merchant
     message.refresh_from_db()
     assert message.status == "sent" and message.attempt_count == 2
     assert len(mail.to(CUSTOMER_EMAIL)) == 1
+
+
+def test_a_renewal_waiting_for_3d_secure_sends_the_link_that_completes_it(api, merchant, mail):
+    shop_with_emails(api, merchant)
+    pending = pay_checkout(api, subscribe(api, "pro"), THREE_DS_CARD)
+    Client().post(urlsplit(pending["url"]).path, {"decision": "approve"})
+    pro = Subscription.objects.get(product__slug="pro")
+    advance(api, int((pro.current_period_end - now(api)).total_seconds()) + 60)
+    [action] = [m for m in mail.to(CUSTOMER_EMAIL) if "Confirm" in m.subject]
+    assert action.subject == "[TEST] Confirm your payment of MYR 20.00"
+    [link] = [url for url in links_in(action.text) if "/authenticate/" in url]
+    assert Client().post(urlsplit(link).path, {"decision": "approve"}).status_code == 200
+    renewal = Invoice.objects.get(subscription=pro, reason="subscription_cycle")
+    assert renewal.status == "paid"
+    assert not [m for m in mail.to(CUSTOMER_EMAIL) if "failed" in m.subject]
+
+
+def test_a_trial_ending_email_is_sent_when_the_test_clock_reaches_its_day_once(
+        api, merchant, mail):
+    shop_with_emails(api, merchant, trial_ending_days=3)
+    define(api, {**PRO, "name": "Team", "slug": "team", "prices": [monthly(3000, trialDays=14)]})
+    assert subscribe(api, "team")["action"] == "activated"
+    team = Subscription.objects.get(product__slug="team")
+    assert team.status == "trialing"
+    advance(api, 10 * DAY)
+    assert mail.to(CUSTOMER_EMAIL) == []  # 4 days left: not yet
+    advance(api, DAY + 60)
+    advance(api, 3600)  # again on the same day: not twice
+    [ending] = mail.to(CUSTOMER_EMAIL)
+    assert ending.subject == f"[TEST] Your Team trial ends on {team.trial_end:%-d %b %Y}"
+    assert "MYR 30.00" in ending.text
+    assert [url for url in links_in(ending.text) if "/portal/email/" in url]
+
+
+def test_a_yearly_plan_gets_its_renewal_notice_a_week_before_and_a_monthly_one_none(
+        api, merchant, mail):
+    shop_with_emails(api, merchant)
+    define(api, {**PRO, "name": "Pro yearly", "slug": "pro-yearly", "groupSlug": "yearly",
+                 "prices": [{"type": "recurring", "billingInterval": "year", "amount": 20000}]})
+    subscribe_paid(api, "pro-yearly")
+    assert subscribe(api, "pro")["action"] == "activated"  # the saved card paid it
+    yearly = Subscription.objects.get(product__slug="pro-yearly")
+    mail.received.clear()
+    until_end = (yearly.current_period_end - now(api)).total_seconds()
+    advance(api, int(until_end) - 8 * DAY)
+    assert [m.subject for m in mail.to(CUSTOMER_EMAIL) if "renews" in m.subject] == []
+    advance(api, 2 * DAY)
+    renews = [m for m in mail.to(CUSTOMER_EMAIL) if "renews" in m.subject]
+    assert [m.subject for m in renews] == [
+        f"[TEST] Your Pro yearly plan renews on {yearly.current_period_end:%-d %b %Y}"]
+    assert "MYR 200.00" in renews[0].text
+
+
+def test_canceling_now_sends_the_cancellation_and_the_refund(api, merchant, mail):
+    shop_with_emails(api, merchant)
+    subscribe_paid(api, "pro")
+    advance(api, 15 * DAY)
+    mail.received.clear()
+    assert data_of(api.post(CANCEL, {"customer": "user_1", "immediate": True}))["canceled"]
+    refund = Refund.objects.get()
+    subjects = sorted(m.subject for m in mail.to(CUSTOMER_EMAIL))
+    assert subjects == [f"[TEST] Refund of {format_money(refund.amount, 'MYR')} issued",
+                        "[TEST] Your Pro subscription was canceled"]
+
+
+def test_a_live_receipt_is_not_marked_as_test(live_api, merchant, mail):
+    main_catalog(live_api)
+    data_of(live_api.post(CUSTOMERS, {"customerId": "user_1", "email": CUSTOMER_EMAIL}), 201)
+    checkout_page = urlsplit(subscribe(live_api, "pro")["url"]).path  # as the customer pays
+    assert Client().post(checkout_page, {"card": "4242424242424242"}).status_code == 200
+    [receipt] = mail.to(CUSTOMER_EMAIL)
+    assert receipt.subject == "Receipt for your payment of MYR 20.00"
+    assert receipt.message["X-Cynco-Test"] is None
+    assert "Test mode" not in receipt.html and "TEST MODE" not in receipt.text
