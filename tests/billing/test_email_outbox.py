@@ -90,3 +90,15 @@ def test_a_customer_without_an_email_address_gets_nothing(merchant):
     with transaction.atomic():
         emails_queue_for_events(scope=scope, events=[refund_event(customer, 1)])
     assert not EmailMessage.objects.exists()
+
+
+def test_manage_check_says_when_emails_are_only_printed_or_the_sender_is_wrong(settings):
+    from billing.email_checks import check_email_settings
+
+    settings.DEBUG = False
+    settings.EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+    settings.EMAIL_FROM_ADDRESS = "billing"
+    assert [p.id for p in check_email_settings()] == ["billing.E001", "billing.I001"]
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_FROM_ADDRESS = "billing@example.com"
+    assert check_email_settings() == []
