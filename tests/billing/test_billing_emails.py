@@ -103,7 +103,8 @@ def test_a_customer_whose_card_fails_gets_one_email_fixes_the_card_in_the_portal
     assert subjects.count("[TEST] Receipt for your payment of MYR 20.00") == 2
 
 
-def test_a_bounce_is_recorded_and_not_retried(api, merchant, mail):
+def test_a_bounce_is_recorded_not_retried_and_shown_in_the_console(api, merchant, mail,
+                                                                   operator):
     main_catalog(api)
     data_of(api.post(CUSTOMERS, {"customerId": "user_1", "email": "gone@bounce.test"}), 201)
     email_settings_update(scope=scope_of(merchant), actor=SYSTEM,
@@ -113,6 +114,10 @@ def test_a_bounce_is_recorded_and_not_retried(api, merchant, mail):
     assert message.status == "failed"
     assert "550" in message.last_error
     assert [a.outcome for a in message.attempts.all()] == [EmailAttempt.Outcome.BOUNCED]
+    listing = operator.get("/admin/billing/emailmessage/?status=failed").content.decode()
+    assert message.id in listing and "550" in listing
+    detail = operator.get(f"/admin/billing/emailmessage/{message.id}/change/").content.decode()
+    assert "No such mailbox here" in detail and "Bounced" in detail
 
 
 def test_a_server_that_is_down_is_retried_later_and_the_error_kept(api, merchant, mail):

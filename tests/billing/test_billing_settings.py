@@ -8,7 +8,7 @@ import base64
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from billing.models import EmailSettings, InvoiceIdentity
+from billing.models import AuditEvent, EmailSettings, InvoiceIdentity
 from billing.services.audit import SYSTEM
 from billing.services.invoice_identity import invoice_identity_update
 from cynco.tenancy import Scope
@@ -139,3 +139,15 @@ def test_staff_see_and_preview_only_their_merchants_settings(merchant, other_mer
     assert clerk.get(f"{other}/change/").status_code in (302, 404)
     assert clerk.get(f"{other}/preview/payment_failed/").status_code == 404
     assert clerk.get("/admin/billing/emailmessage/").status_code == 200
+
+
+def test_a_replayed_patch_changes_and_audits_once(api):
+    body = {"emails": {"senderName": "Acme"}, "invoice": {"footer": "Thanks"}}
+    first = api.patch(SETTINGS, body, headers={"Idempotency-Key": "settings-1"})
+    again = api.patch(SETTINGS, body, headers={"Idempotency-Key": "settings-1"})
+    assert first.status_code == again.status_code == 200
+    assert first.json() == again.json()
+    events = AuditEvent.objects.filter(event__in=["email_settings.updated",
+                                                  "invoice_identity.updated"])
+    assert sorted(events.values_list("event", flat=True)) == [
+        "email_settings.updated", "invoice_identity.updated"]
