@@ -83,3 +83,15 @@ def test_an_altered_link_shows_the_not_valid_page(api, jane, page):
     assert response.status == 404
     expect(page.get_by_role("heading", name="This link is not valid")).to_be_visible()
     expect(page.get_by_text("Your billing")).to_have_count(0)
+
+
+def test_jane_replaces_her_card_from_the_portal_and_it_becomes_the_default(api, jane, page):
+    page.goto(portal_link(api, jane))
+    page.get_by_role("button", name="Update card").click()
+    expect(page.get_by_text("Save a new card: it becomes your default card.")).to_be_visible()
+    page.get_by_label("Card number").fill("4000000000000341")
+    page.get_by_role("button", name="Save card").click()
+    expect(page.get_by_role("heading", name="Your billing")).to_be_visible()
+    cards = page.locator("section", has=page.get_by_role("heading", name="Payment methods"))
+    expect(cards.get_by_role("row", name="Visa •••• 0341")).to_contain_text("default")
+    expect(cards.get_by_role("row", name="Visa •••• 4242")).not_to_contain_text("default")
