@@ -30,6 +30,7 @@ TAGS = [
     ("Analytics", "MRR, ARR, churn and revenue over time."),
     ("Portal", "Signed links to the customer billing portal."),
     ("Audit", "The merchant's audit trail."),
+    ("Billing settings", "The merchant's invoice identity and billing email settings."),
     ("Test helpers", "Sandbox checkouts and the test clock (test-mode keys only)."),
     ("Ledger", "The double-entry general ledger and its reports (secret keys only)."),
 ]

@@ -222,6 +222,9 @@ def test_a_merchants_day_answers_exactly_what_the_document_says(document, mercha
     api.get("/api/v1/pay/analytics?view=timeline&months=3")
     api.get("/api/v1/pay/portal?customer=user_1")
     api.get("/api/v1/pay/audit?limit=20")
+    api.patch("/api/v1/pay/billing-settings", {"invoice": {"legalName": "Acme Sdn Bhd"},
+                                               "emails": {"kinds": {"trial_ending": False}}})
+    api.get("/api/v1/pay/billing-settings")
 
     api.get("/api/v1/ledger/accounts")
     entry = data_of(api.get("/api/v1/ledger/journal-entries?source=invoice"))[0]
