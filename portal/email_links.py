@@ -8,6 +8,7 @@ one-hour portal link and goes there, so the portal's own rule (a session of an h
 from __future__ import annotations
 
 from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
@@ -24,7 +25,11 @@ def portal_from_email(request, token: str):
     try:
         target = read_token("portal_email", token)
     except LinkExpired:
-        return link_problem(request, expired=True)
+        return render(request, "portal/link_problem.html", {
+            "heading": "This link has expired",
+            "explanation": "Links in billing emails are valid for 7 days. Open the billing "
+                           "page of the app you use for a fresh one.",
+        }, status=410)
     except LinkInvalid:
         return link_problem(request, expired=False)
     scope = Scope(target.merchant_id, target.environment)

@@ -4,13 +4,16 @@ the hosted invoice page and invoice numbers."""
 from __future__ import annotations
 
 import base64
+from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from billing.models import AuditEvent, EmailSettings, InvoiceIdentity
 from billing.services.audit import SYSTEM
 from billing.services.invoice_identity import invoice_identity_update
+from cynco.links import LinkTarget, make_token
 from cynco.tenancy import Scope
 from tests.billing.admin_console import staff_client
 from tests.billing.subscribing import customer, invoices, main_catalog, subscribe_paid
@@ -151,3 +154,16 @@ def test_a_replayed_patch_changes_and_audits_once(api):
                                                   "invoice_identity.updated"])
     assert sorted(events.values_list("event", flat=True)) == [
         "email_settings.updated", "invoice_identity.updated"]
+
+
+def test_an_email_portal_link_opens_a_fresh_portal_session_and_expires_after_7_days(
+        api, merchant, client):
+    customer(api)
+    customer_id = data_of(api.get("/api/v1/pay/customers?id=user_1"))["id"]
+    token = make_token(LinkTarget("portal_email", customer_id, merchant.merchant.id, "test"))
+    opened = client.get(f"/portal/email/{token}", follow=True)
+    assert opened.status_code == 200 and b"Your billing" in opened.content
+    with time_machine.travel(datetime.now(UTC) + timedelta(days=8)):
+        expired = client.get(f"/portal/email/{token}")
+    assert expired.status_code == 410 and b"valid for 7 days" in expired.content
+    assert client.get(f"/portal/email/{token[:-2]}xx").status_code == 404
