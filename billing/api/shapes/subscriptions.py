@@ -44,6 +44,10 @@ class ProrationShape(s.Serializer):
 class TrialShape(s.Serializer):
     trialDays = s.IntegerField()
     trialEnd = s.DateTimeField()
+    firstPeriodStart = s.DateTimeField(
+        help_text="When the first paid period starts: the trial's end (the billing anchor).")
+    firstPeriodEnd = s.DateTimeField(
+        allow_null=True, help_text="When the first paid period ends: one full interval later.")
 
 
 class PreviewResultShape(s.Serializer):
