@@ -10,6 +10,7 @@ from billing.models import Invoice, Product, Subscription
 from billing.selectors.plans import plans_eligibility
 from billing.services.coupons import CouponNotApplicable, coupon_validate
 from billing.services.invoices import LineDraft
+from billing.services.refunds import unused_refund
 from billing.services.subscribe import Charge, amount_due_of, charge_for, resolve_price
 from billing.services.subscriptions import first_paid_period, price_amount
 from cynco.errors import NotFound
@@ -99,6 +100,10 @@ def subscribe_preview(scope: Scope, customer, product: Product, price_id: str | 
     if held is not None:
         result["proration"] = {"creditAmount": charge.credit,
                                "chargeAmount": price_amount(price, quantity)}
+        if held.price is not None and price is not None and held.price.currency != price.currency:
+            # Never credited across currencies: the unused part is refunded in its own.
+            result["proration"].update(refundAmount=unused_refund(held, at),
+                                       refundCurrency=held.price.currency)
     return result
 
 

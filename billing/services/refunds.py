@@ -24,6 +24,7 @@ from django.db import transaction
 from django.db.models import Q
 
 from billing.models import Invoice, InvoiceLine, Refund, Subscription
+from billing.proration import refund_for_immediate_cancel
 from billing.services.audit import SYSTEM, Actor, audit_record
 from billing.services.webhooks import emit_event
 from cynco import clock
@@ -64,6 +65,20 @@ def paid_share(invoice: Invoice, subscription: Subscription) -> int:
     own = sum(line.amount for line in charged
               if (line.subscription_id or invoice.subscription_id) == subscription.id)
     return invoice.amount_paid * own // sum(line.amount for line in charged)
+
+
+def unused_refund(subscription: Subscription, at) -> int:
+    """What ending `subscription` at `at` gives back in money: the unused part of what its
+    current period's paid invoice took for it (billing.proration.refund_for_immediate_cancel);
+    0 for trials, unpaid, free or finished periods. Credit is not money and is not refunded."""
+    end = subscription.current_period_end
+    if subscription.status != Subscription.Status.ACTIVE or end is None or at >= end:
+        return 0
+    invoice = period_invoice_paid(subscription)
+    paid = paid_share(invoice, subscription) if invoice else 0
+    if not paid:
+        return 0
+    return refund_for_immediate_cancel(paid, subscription.current_period_start, end, at)
 
 
 def refund_decide(*, scope: Scope, subscription: Subscription, amount: int, reason: str,

@@ -37,8 +37,13 @@ class PreviewLineShape(s.Serializer):
 
 
 class ProrationShape(s.Serializer):
+    """`refundAmount` and `refundCurrency` only when the current plan is priced in another
+    currency: its unused part is then refunded in that currency, never credited."""
+
     creditAmount = s.IntegerField()
     chargeAmount = s.IntegerField()
+    refundAmount = s.IntegerField(required=False)
+    refundCurrency = s.CharField(required=False)
 
 
 class TrialShape(s.Serializer):
