@@ -1,0 +1,85 @@
+"""Issuing credit notes: the document of every refund, credit and write-off (billing.models.
+credit_notes), with the tax it gives back (billing.tax) and the one journal entry it is posted
+as. Every function runs inside its caller's transaction, which holds lock_customer(customer)
+already; the only other lock is the credit note counter's row, held until that transaction
+ends (numbers never skip).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import connection
+from django.db.models import Sum
+
+from billing.models import CreditNote, CreditNoteLine, CreditNoteNumberCounter, Invoice
+from billing.tax import tax_share
+from cynco.tenancy import Scope
+
+Type = CreditNote.Type
+LineType = CreditNoteLine.Type
+
+
+@dataclass(frozen=True)
+class CreditLine:
+    """One line of a credit note: positive is credited to the customer."""
+
+    type: str
+    description: str
+    amount: int
+
+
+def next_credit_note_number(scope: Scope) -> str:
+    """`CN-000001` in live, `CN-TEST-000001` in test: the scope's counter, whose row lock is
+    held until the caller's transaction ends (a rolled-back credit note gives its number back)."""
+    table = CreditNoteNumberCounter._meta.db_table
+    sql = (f"UPDATE {table} SET last_number = last_number + 1 "
+           "WHERE merchant_id = %s AND environment = %s RETURNING last_number")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [scope.merchant_id, scope.environment])
+        row = cursor.fetchone()
+        if row is None:
+            CreditNoteNumberCounter.objects.get_or_create(
+                merchant_id=scope.merchant_id, environment=scope.environment)
+            cursor.execute(sql, [scope.merchant_id, scope.environment])
+            row = cursor.fetchone()
+    return f"{'CN-TEST' if scope.is_test else 'CN'}-{row[0]:06d}"
+
+
+def tax_given_back(invoice: Invoice) -> int:
+    """The tax of `invoice` its credit notes gave back so far."""
+    return CreditNote.objects.filter(invoice=invoice).aggregate(
+        tax=Sum("tax_amount"))["tax"] or 0
+
+
+def tax_inside(invoice: Invoice, amount: int) -> int:
+    """The tax inside `amount` of money or receivable going back on `invoice`: its share of
+    the invoice's tax (billing.tax.tax_share), never more than the tax not yet given back."""
+    return tax_share(amount, tax=invoice.tax_amount, total=invoice.total,
+                     given_back=tax_given_back(invoice))
+
+
+def credit_note_issue(*, scope: Scope, type: str, invoice: Invoice, lines: list[CreditLine],
+                      tax: int, at: datetime, entry, refund=None,
+                      reason: str = "") -> CreditNote:
+    """Write a numbered credit note of `lines` plus `tax` given back, on `invoice`, posted as
+    `entry` (the journal entry the caller posted for it in this transaction). Caller's
+    transaction and customer lock."""
+    subtotal = sum(line.amount for line in lines)
+    note = CreditNote.objects.create(
+        merchant_id=scope.merchant_id, environment=scope.environment,
+        number=next_credit_note_number(scope), type=type, customer_id=invoice.customer_id,
+        invoice=invoice, refund=refund, currency=invoice.currency, subtotal=subtotal,
+        tax_amount=tax, total=subtotal + tax, reason=reason[:200],
+        journal_entry_id=entry.pk if entry is not None else "", created_at=at,
+    )
+    rows = [*lines]
+    if tax:
+        rows.append(CreditLine(LineType.TAX, "Tax given back", tax))
+    CreditNoteLine.objects.bulk_create([
+        CreditNoteLine(credit_note=note, position=index, type=line.type,
+                       description=line.description[:500], amount=line.amount)
+        for index, line in enumerate(rows)
+    ])
+    return note
