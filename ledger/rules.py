@@ -157,10 +157,15 @@ def customer_credit_applied(
     currency: str,
     date: Date | None = None,
     memo: str = "",
+    application_id: str = "",
 ) -> JournalEntry:
-    """A customer's credit paid (part of) an invoice."""
+    """A customer's credit paid (part of) an invoice. Credit used when the invoice is issued
+    is posted once per invoice (its source is the invoice); credit used later on an invoice
+    still open — possibly several times — names each use with its own `application_id` (the
+    record of that use), or the second use would be taken for a repeat of the first and
+    never posted."""
     return _two_lines(
-        scope, SourceType.INVOICE, invoice_id, EntryKind.CREDIT_APPLIED,
+        scope, SourceType.INVOICE, application_id or invoice_id, EntryKind.CREDIT_APPLIED,
         debit_code=chart.CUSTOMER_CREDIT, credit_code=chart.RECEIVABLE, amount=amount,
         currency=currency, invoice_id=invoice_id, date=date,
         memo=memo or f"Customer credit applied to invoice {invoice_id}",
