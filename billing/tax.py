@@ -4,7 +4,8 @@ Pure: no Django. One rounding rule (billing.pricing.round_minor, half-up, once p
 
 - a refund or write-off of `amount` out of a document whose `total` included `tax` gives back
   amount × tax / total, rounded half-up, never more than the tax not yet given back on that
-  document (so the tax given back over all its credit notes never exceeds what it charged);
+  document (so the tax given back over all its credit notes never exceeds what it charged),
+  and the one that takes the last of the total gives back all the tax left;
 - a credit computed net of tax (the unused part of a price) gives back its tax at the rate
   the invoice charges (net × rate / 100, half-up): the same figure as the charge it undoes.
 
@@ -19,11 +20,16 @@ from decimal import Decimal
 from billing.pricing import round_minor
 
 
-def tax_share(amount: int, *, tax: int, total: int, given_back: int = 0) -> int:
+def tax_share(amount: int, *, tax: int, total: int, given_back: int = 0,
+              credited: int = 0) -> int:
     """The tax inside `amount`, a part of a document of `total` that charged `tax`, of which
-    `given_back` was already returned by earlier credit notes."""
+    earlier credit notes already credited `credited` and gave back `given_back` of tax. The
+    credit note that takes the last of the total gives back all the tax left, so a document
+    credited in several pieces gives back exactly its tax, not a sen more or less."""
     if amount <= 0 or tax <= 0 or total <= 0:
         return 0
+    if credited + amount >= total:
+        return max(min(tax - given_back, amount), 0)
     share = round_minor(Decimal(amount) * tax / total)
     return max(min(share, tax - given_back, amount), 0)
 

@@ -47,17 +47,14 @@ def next_credit_note_number(scope: Scope) -> str:
     return f"{'CN-TEST' if scope.is_test else 'CN'}-{row[0]:06d}"
 
 
-def tax_given_back(invoice: Invoice) -> int:
-    """The tax of `invoice` its credit notes gave back so far."""
-    return CreditNote.objects.filter(invoice=invoice).aggregate(
-        tax=Sum("tax_amount"))["tax"] or 0
-
-
 def tax_inside(invoice: Invoice, amount: int) -> int:
     """The tax inside `amount` of money or receivable going back on `invoice`: its share of
-    the invoice's tax (billing.tax.tax_share), never more than the tax not yet given back."""
+    the invoice's tax (billing.tax.tax_share), never more than the tax its earlier credit
+    notes left, and all of that when `amount` takes the last of the invoice's total."""
+    so_far = CreditNote.objects.filter(invoice=invoice).aggregate(
+        tax=Sum("tax_amount"), total=Sum("total"))
     return tax_share(amount, tax=invoice.tax_amount, total=invoice.total,
-                     given_back=tax_given_back(invoice))
+                     given_back=so_far["tax"] or 0, credited=so_far["total"] or 0)
 
 
 def credit_note_issue(*, scope: Scope, type: str, invoice: Invoice, lines: list[CreditLine],
