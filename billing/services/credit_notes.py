@@ -1,7 +1,8 @@
 """Issuing credit notes: the document of every refund, credit and write-off (billing.models.
 credit_notes), with the tax it gives back (billing.tax) and the one journal entry it is posted
-as. Every function runs inside its caller's transaction, which holds lock_customer(customer)
-already; the only other lock is the credit note counter's row, held until that transaction
+as (posted here for a write-off; by the caller for a refund or a credit, whose entry is
+theirs). Every function runs inside its caller's transaction, which holds
+lock_customer(customer) already; the only other lock is the credit note counter's row, held until that transaction
 ends (numbers never skip).
 """
 
@@ -16,6 +17,7 @@ from django.db.models import Sum
 from billing.models import CreditNote, CreditNoteLine, CreditNoteNumberCounter, Invoice
 from billing.tax import tax_share
 from cynco.tenancy import Scope
+from ledger import rules as ledger
 
 Type = CreditNote.Type
 LineType = CreditNoteLine.Type
@@ -80,3 +82,32 @@ def credit_note_issue(*, scope: Scope, type: str, invoice: Invoice, lines: list[
         for index, line in enumerate(rows)
     ])
     return note
+
+
+def credit_kept_note(*, scope: Scope, invoice: Invoice, credits: list[tuple[str, int]],
+                     used: int, tax: int, entry, at: datetime) -> CreditNote:
+    """The credit an invoice could not use, kept as customer credit: a credit note of its
+    credit lines (`credits`: description, amount credited), less what the invoice used at
+    once, and the `tax` they give back, posted as the invoice's upgrade-credit `entry`."""
+    rows = [CreditLine(LineType.PRORATION, description, amount)
+            for description, amount in credits]
+    if used:
+        rows.append(CreditLine(LineType.CREDIT_USED, f"Used on invoice {invoice.number}",
+                               -used))
+    return credit_note_issue(scope=scope, type=Type.CREDIT, invoice=invoice, lines=rows,
+                             tax=tax, at=at, entry=entry,
+                             reason="Credit kept for the next invoices")
+
+
+def write_off_note(*, scope: Scope, invoice: Invoice, at: datetime) -> CreditNote:
+    """Write off what is due on `invoice`: its share of the invoice's tax given back, posted
+    as one entry DR 6200 and DR 2300 / CR 1200 (ledger.rules.invoice_written_off)."""
+    tax = tax_inside(invoice, invoice.amount_due)
+    entry = ledger.invoice_written_off(scope=scope, invoice_id=invoice.id,
+                                       amount=invoice.amount_due, tax=tax,
+                                       currency=invoice.currency, date=at.date())
+    return credit_note_issue(
+        scope=scope, type=Type.WRITE_OFF, invoice=invoice,
+        lines=[CreditLine(LineType.WRITE_OFF, f"Written off: invoice {invoice.number}",
+                          invoice.amount_due - tax)],
+        tax=tax, at=at, entry=entry, reason="Uncollectible")

@@ -18,10 +18,10 @@ from django.db import connection
 from django.db.models import F, Q
 from simple_history.utils import bulk_create_with_history
 
-from billing.models import CreditNote, CreditNoteLine, Invoice, InvoiceLine, InvoiceNumberCounter
-from billing.tax import tax_at_rate
-from billing.services.credit_notes import CreditLine, credit_note_issue, tax_inside
+from billing.models import Invoice, InvoiceLine, InvoiceNumberCounter
+from billing.services.credit_notes import credit_kept_note, write_off_note
 from billing.services.webhooks import emit_event, emit_events
+from billing.tax import tax_at_rate
 from cynco.bulk import update_rows_with_history
 from cynco.crash_points import crash_point
 from cynco.tenancy import Scope
@@ -268,25 +268,15 @@ def _post_finalized(scope, invoice, lines, totals, at, stored_credit=0) -> int:
         owed = sum(revenue.values()) - totals.discount_amount + charged_tax
         used = max(min(credit + credit_tax, owed), 0)
         if credit + credit_tax > used:
-            _credit_note(scope, invoice, lines, used, credit_tax, entry, at)
+            credit_kept_note(scope=scope, invoice=invoice, used=used, tax=credit_tax,
+                             entry=entry, at=at, credits=[
+                                 (line.description, -line.amount) for line in lines
+                                 if line.type in _REVENUE and line.amount < 0])
     if used + stored_credit:
         ledger.customer_credit_applied(scope=scope, invoice_id=invoice.id,
                                        amount=used + stored_credit, currency=invoice.currency,
                                        date=at.date())
     return credit + credit_tax - used
-
-
-def _credit_note(scope, invoice, lines, used, tax, entry, at) -> None:
-    """The credit an invoice could not use (kept as customer credit): a credit note of its
-    credit lines, less what the invoice used at once, and the tax they give back, posted as
-    the invoice's upgrade-credit entry."""
-    rows = [CreditLine(CreditNoteLine.Type.PRORATION, line.description, -line.amount)
-            for line in lines if line.type in _REVENUE and line.amount < 0]
-    if used:
-        rows.append(CreditLine(CreditNoteLine.Type.CREDIT_USED,
-                               f"Used on invoice {invoice.number}", -used))
-    credit_note_issue(scope=scope, type=CreditNote.Type.CREDIT, invoice=invoice, lines=rows,
-                      tax=tax, at=at, entry=entry, reason="Credit kept for the next invoices")
 
 
 def invoice_mark_paid(
@@ -374,16 +364,7 @@ def invoice_mark_uncollectible(*, scope: Scope, invoice: Invoice, at: datetime) 
     credit note, its share of the invoice's tax given back (DR 6200 and DR 2300 / CR 1200).
     It keeps its number and lines."""
     if invoice.amount_due:
-        tax = tax_inside(invoice, invoice.amount_due)
-        entry = ledger.invoice_written_off(scope=scope, invoice_id=invoice.id,
-                                           amount=invoice.amount_due, tax=tax,
-                                           currency=invoice.currency, date=at.date())
-        credit_note_issue(
-            scope=scope, type=CreditNote.Type.WRITE_OFF, invoice=invoice,
-            lines=[CreditLine(CreditNoteLine.Type.WRITE_OFF,
-                              f"Written off: invoice {invoice.number}",
-                              invoice.amount_due - tax)],
-            tax=tax, at=at, entry=entry, reason="Uncollectible")
+        write_off_note(scope=scope, invoice=invoice, at=at)
     invoice.status = Invoice.Status.UNCOLLECTIBLE
     invoice.save(update_fields=["status"])
     return invoice
