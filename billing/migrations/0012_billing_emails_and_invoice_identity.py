@@ -12,7 +12,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('billing', '0010_usage_event_without_key_indexes'),
+        ('billing', '0011_credit_notes'),
         ('cynco', '0003_merchant_rate_limits'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
