@@ -16,7 +16,15 @@ from django.urls import reverse
 from django.utils.dateparse import parse_datetime
 
 from billing import pricing
-from billing.models import Customer, EmailKind, EmailMessage, EmailSettings, Invoice, Subscription
+from billing.models import (
+    CreditNote,
+    Customer,
+    EmailKind,
+    EmailMessage,
+    EmailSettings,
+    Invoice,
+    Subscription,
+)
 from billing.selectors.invoice_identity import identity_of
 from billing.selectors.subscriptions import invoice_hosted_url
 from cynco.links import LinkTarget, absolute_url, make_token
@@ -69,6 +77,7 @@ def email_preview(*, merchant: Merchant, kind: str) -> RenderedEmail:
         "invoice_number": "INV-000123", "invoice_url": absolute_url("/invoices/preview"),
         "portal_url": absolute_url("/portal/preview"),
         "action_url": absolute_url("/checkout/preview"),
+        "credit_note_number": "CN-000045", "credit_note_tax": "",
     }
     return _render(merchant, kind, facts, customer_name="Aisha Rahman", is_test=False)
 
@@ -117,6 +126,13 @@ def _facts(message: EmailMessage, customer: Customer | None) -> dict:
         facts["portal_url"] = portal_email_url(merchant_id=message.merchant_id,
                                                environment=message.environment,
                                                customer_id=customer.id)
+    if message.kind == EmailKind.REFUND_ISSUED:
+        note = CreditNote.objects.filter(refund_id=data.get("id") or "-",
+                                         merchant_id=message.merchant_id).first()
+        if note is not None:
+            facts["credit_note_number"] = note.number
+            facts["credit_note_tax"] = format_money(note.tax_amount, note.currency) \
+                if note.tax_amount else ""
     if data.get("actionUrl"):
         facts["action_url"] = data["actionUrl"]
     if data.get("nextRetryAt"):

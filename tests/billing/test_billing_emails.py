@@ -194,6 +194,8 @@ def test_canceling_now_sends_the_cancellation_and_the_refund(api, merchant, mail
     subjects = sorted(m.subject for m in mail.to(CUSTOMER_EMAIL))
     assert subjects == [f"[TEST] Refund of {format_money(refund.amount, 'MYR')} issued",
                         "[TEST] Your Pro subscription was canceled"]
+    [refunded] = [m for m in mail.to(CUSTOMER_EMAIL) if "Refund" in m.subject]
+    assert f"Credit note {refund.credit_note.number}" in refunded.text
 
 
 def test_a_live_receipt_is_not_marked_as_test(live_api, merchant, mail):
