@@ -7,13 +7,17 @@ and after every run every gateway payment is on a paid invoice or refunded, the 
 is zero per currency and reconcile_ledger finds no difference.
 """
 
+import threading
+import time
 from urllib.parse import urlsplit
 
+import psycopg
 import pytest
+from django.db import connection, connections
 from django.test import Client
 
 from billing.models import AuditEvent, Checkout, Customer, CustomerCredit, Invoice
-from billing.models import UnappliedPayment
+from billing.models import Subscription, UnappliedPayment
 from billing.selectors.unapplied_payments import payments_needing_attention
 from billing.services.checkouts import checkout_fulfil
 from cynco.tenancy import Scope
@@ -131,8 +135,13 @@ def test_three_d_secure_approved_after_its_checkout_was_replaced_is_refunded(api
             lambda: Client().post(urlsplit(pending["url"]).path, {"decision": "approve"}),
             _subscribe(merchant.secret_test, name, "enterprise")])
         assert approve.status_code in (200, 302)  # 302 only to a successUrl
-        outcome = ("approved", answer(other))
+        late = UnappliedPayment.objects.filter(checkout_id=started["checkoutId"]).first()
+        # Approved first: Pro starts (and the other subscribe is an upgrade from it); approved
+        # after the checkout was replaced: nothing starts and the payment goes back.
+        outcome = ("approved late: refunded" if late else "approved: Pro started",
+                   answer(other))
         assert outcome[1] in {"checkout", "activated", "CONFLICT"}, outcome
+        assert late is None or late.status == "refunded"
         tally.add(outcome, scope)
         assert AuditEvent.objects.filter(event="checkout.paid_after_cancel",
                                          resource_id=started["checkoutId"]).count() <= 1
@@ -264,3 +273,96 @@ def test_identical_upgrades_with_one_idempotency_key_get_the_same_stored_answer(
         tally.add(("activated", f"{answered.count('activated') - 1} replayed",
                    f"{answered.count('IDEMPOTENCY_IN_PROGRESS')} in progress"), scope)
     _check(tally)
+
+
+def _held_at_the_gateway():
+    """A session holding the sandbox's payments table: a charge waits at the gateway (its
+    INSERT) until `release`, as a slow gateway would make it wait."""
+    params = connection.get_connection_params()
+    blocker = psycopg.connect(**{k: v for k, v in params.items() if k != "cursor_factory"})
+    blocker.execute("BEGIN")
+    blocker.execute("LOCK TABLE gateways_sandboxpayment IN EXCLUSIVE MODE")
+    return blocker
+
+
+def _started(name: str, answers: dict, call) -> threading.Thread:
+    """`call` in a thread of its own, its answer kept as answers[name]."""
+    def run():
+        try:
+            answers[name] = call()
+        finally:
+            connections.close_all()
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread
+
+
+def _until(condition, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+def test_a_cancel_while_the_upgrade_is_being_charged_is_refused_and_changes_nothing(
+        api, merchant, shop):
+    catalog, scope = shop
+    _on_pro_with_a_card(api, "slow")
+    yearly = catalog["enterprise"]["prices"][1]["id"]
+    answers = {}
+    blocker = _held_at_the_gateway()
+    try:
+        upgrade = _started("upgrade", answers, _subscribe(
+            merchant.secret_test, "slow", "enterprise", priceId=yearly))
+        _until(lambda: Subscription.objects.filter(product__slug="enterprise",
+                                                   status="checkout").exists())
+        cancel = _started("cancel", answers, lambda: Api(merchant.secret_test).post(
+            CANCEL, {"customer": "slow", "immediate": True}))
+        _until(lambda: "cancel" in answers or Subscription.objects.filter(
+            product__slug="pro", status="canceled").exists())
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    upgrade.join(60)
+    cancel.join(60)
+
+    refused = error_of(answers["cancel"])
+    assert answers["cancel"].status_code == 409 and refused["code"] == "CONFLICT"
+    assert "Enterprise" in refused["message"] and "nothing was canceled" in refused["message"]
+    assert answer(answers["upgrade"]) == "activated"
+    assert set(current(api, "slow")) == {"enterprise"}
+    assert books_hold(scope) == []
+
+
+def test_an_upgrade_whose_plan_was_canceled_while_it_was_charged_is_refunded_and_409(
+        api, merchant, shop, settings):
+    """A claim a crash left behind stops counting (CHARGE_CLAIM_SECONDS): a cancel then goes
+    through, and the payment that lands after it starts nothing and goes back."""
+    catalog, scope = shop
+    settings.CHARGE_CLAIM_SECONDS = 0
+    _on_pro_with_a_card(api, "expired_claim")
+    answers = {}
+    blocker = _held_at_the_gateway()
+    try:
+        upgrade = _started("upgrade", answers, _subscribe(
+            merchant.secret_test, "expired_claim", "enterprise"))
+        _until(lambda: Subscription.objects.filter(product__slug="enterprise",
+                                                   status="checkout").exists())
+        cancel = _started("cancel", answers, lambda: Api(merchant.secret_test).post(
+            CANCEL, {"customer": "expired_claim", "product": "pro", "immediate": True}))
+        _until(lambda: "cancel" in answers or Subscription.objects.filter(
+            product__slug="pro", status="canceled").exists())
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    upgrade.join(60)
+    cancel.join(60)
+
+    assert answer(answers["cancel"]) == "canceled"
+    refused = error_of(answers["upgrade"])
+    assert answers["upgrade"].status_code == 409 and refused["code"] == "CONFLICT"
+    assert "Pro" in refused["message"] and "refunded" in refused["message"]
+    (stray,) = UnappliedPayment.objects.all()
+    assert stray.status == "refunded" and stray.checkout_id
+    assert "enterprise" not in current(api, "expired_claim")
+    assert books_hold(scope) == []
