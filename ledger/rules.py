@@ -10,6 +10,8 @@ source: calling it again (a retry, a redelivered webhook) returns the entry alre
                         CR 4001 subscription, 4002 usage/overage, 4003 one-off, 2300 tax
     payment captured    DR 1100-<gateway> / CR 1200
     refund              DR 4910 (amount less its tax), DR 2300 tax / CR 1100-<gateway>
+    unapplied payment   DR 1100-<gateway> / CR 2100   (its purpose was gone when it landed)
+    …refunded           DR 2100 / CR 1100-<gateway>
     upgrade credit      DR 4001, DR 2300 tax / CR 2100   credit used  DR 2100 / CR 1200
     write-off           DR 6200 (amount less its tax), DR 2300 tax / CR 1200
     gateway fee         DR 6100 / CR 1100-<gateway>
@@ -122,6 +124,45 @@ def refund_issued(
         debit_code=chart.REFUNDS, credit_code=_clearing(gateway), amount=amount, tax=tax,
         currency=currency, invoice_id=invoice_id, date=date,
         memo=memo or f"Refund {refund_id} through {gateway}",
+    )
+
+
+def payment_unapplied(
+    *,
+    scope: Scope,
+    payment_id: str,
+    gateway: str,
+    amount: int,
+    currency: str,
+    date: Date | None = None,
+    memo: str = "",
+) -> JournalEntry:
+    """A gateway took a payment for nothing we still sell (what it paid for was replaced or
+    canceled meanwhile): the money is the customer's until it goes back."""
+    return _two_lines(
+        scope, SourceType.PAYMENT, payment_id, EntryKind.PAYMENT_CAPTURED,
+        debit_code=_clearing(gateway), credit_code=chart.CUSTOMER_CREDIT, amount=amount,
+        currency=currency, invoice_id="", date=date,
+        memo=memo or f"Unapplied payment {payment_id} captured by {gateway}",
+    )
+
+
+def unapplied_payment_refunded(
+    *,
+    scope: Scope,
+    refund_id: str,
+    gateway: str,
+    amount: int,
+    currency: str,
+    date: Date | None = None,
+    memo: str = "",
+) -> JournalEntry:
+    """An unapplied payment went back to the customer through its gateway."""
+    return _two_lines(
+        scope, SourceType.REFUND, refund_id, EntryKind.REFUND,
+        debit_code=chart.CUSTOMER_CREDIT, credit_code=_clearing(gateway), amount=amount,
+        currency=currency, invoice_id="", date=date,
+        memo=memo or f"Unapplied payment refunded through {gateway} ({refund_id})",
     )
 
 

@@ -9,5 +9,6 @@ from billing.admin import (  # noqa: F401
     invoice_identity,
     invoices,
     subscriptions,
+    unapplied_payments,
     webhooks,
 )

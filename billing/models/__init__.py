@@ -15,5 +15,6 @@ from billing.models.rewards import *  # noqa: E402,F401,F403
 from billing.models.refunds import *  # noqa: E402,F401,F403
 from billing.models.entitlements import *  # noqa: E402,F401,F403
 from billing.models.credit_notes import *  # noqa: E402,F401,F403
+from billing.models.unapplied_payments import *  # noqa: E402,F401,F403
 from billing.models.billing_emails import *  # noqa: E402,F401,F403
 from billing.models.invoice_identity import *  # noqa: E402,F401,F403
