@@ -54,3 +54,11 @@ def new_id(prefix: str) -> str:
     millis = int(time.time() * 1000)
     return f"{prefix}_{_base32(millis, 10)}{_base32(secrets.randbits(80), 16)}"
 
+
+
+def new_ids(prefix: str, count: int) -> list[str]:
+    """`count` new ids like `new_id`'s, sorted in the order given (one millisecond, consecutive
+    random parts): rows appended together keep their order by id."""
+    millis = _base32(int(time.time() * 1000), 10)
+    start = secrets.randbits(79)
+    return [f"{prefix}_{millis}{_base32(start + offset, 16)}" for offset in range(count)]

@@ -18,7 +18,7 @@ from django.db import models
 
 from billing.models.catalog import USAGE_DIGITS
 from cynco.history import model_history
-from cynco.ids import new_id
+from cynco.ids import new_id, new_ids
 from cynco.models import TenantModel
 
 __all__ = [
@@ -42,6 +42,11 @@ def new_balance_grant_id() -> str:
 
 def new_usage_event_id() -> str:
     return new_id("pue")
+
+
+def new_usage_event_ids(count: int) -> list[str]:
+    """Ids of events appended together, in their order (cynco.ids.new_ids)."""
+    return new_ids("pue", count)
 
 
 def new_period_usage_id() -> str:
