@@ -101,11 +101,11 @@ BEGIN
     -- Everything the rules need, read once under the locks (a fresh snapshot: this statement
     -- sees what the previous holders committed), in the batch's order.
     FOR r IN
+        -- unnest, not p_customers[i]: subscripting an array of text walks it from the start.
         WITH event AS (
-            SELECT i AS idx, p_customers[i] AS customer, p_features[i] AS feature,
-                   p_entity_keys[i] AS entity_key, p_amounts[i] AS amount,
-                   p_idempotency_keys[i] AS idempotency_key
-            FROM generate_subscripts(p_customers, 1) AS i
+            SELECT * FROM unnest(p_customers, p_features, p_entity_keys, p_amounts,
+                                 p_idempotency_keys) WITH ORDINALITY
+                AS e(customer, feature, entity_key, amount, idempotency_key, idx)
         ), found AS (
             SELECT e.*, c.id AS customer_id, f.id AS feature_id, f.type AS feature_type
             FROM event e
@@ -208,10 +208,11 @@ BEGIN
     WHERE s.touched AND b.id = s.id;
     INSERT INTO billing_usageevent (id, merchant_id, environment, customer_id, feature_id,
         entity_key, amount, source, idempotency_key, metadata, created_at)
-    SELECT p_event_ids[e.i], p_merchant, p_environment, e.customer_id, e.feature_id,
-           p_entity_keys[e.i], e.amount, 'track', p_idempotency_keys[e.i], p_metadata[e.i], p_at
-    FROM unnest(v_recorded, v_customer_ids, v_feature_ids) WITH ORDINALITY
-         AS e(amount, customer_id, feature_id, i)
+    SELECT e.id, p_merchant, p_environment, e.customer_id, e.feature_id, e.entity_key,
+           e.amount, 'track', e.idempotency_key, e.metadata, p_at
+    FROM unnest(v_recorded, v_customer_ids, v_feature_ids, p_event_ids, p_entity_keys,
+                p_idempotency_keys, p_metadata) WITH ORDINALITY
+         AS e(amount, customer_id, feature_id, id, entity_key, idempotency_key, metadata, i)
     WHERE e.amount IS NOT NULL
     ORDER BY e.i;
 END

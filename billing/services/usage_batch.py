@@ -35,7 +35,9 @@ from cynco.tenancy import Scope
 MAX_EVENTS = 1000
 _SQL = ("SELECT * FROM billing_usage_track_batch(%s, %s, %s, %s::text[], %s::text[], "
         "%s::text[], %s::numeric[], %s::text[], %s::jsonb[], %s::text[], %s)")
-_LOCK_TIMEOUT = "55P03"
+# A lock busy too long, or PostgreSQL's shared lock table full (many batches of many
+# customers at once: docs/entitlements.md, Batch ingestion): retry later.
+_RETRY_LATER = ("55P03", "53200")
 
 
 @dataclass(frozen=True)
@@ -69,8 +71,8 @@ def usage_track_batch(*, scope: Scope, events: list[TrackEvent]) -> list[Answer 
     One transaction: it takes lock_customer of every customer of the batch, in the order of
     their lock keys (so concurrent batches never deadlock), before it reads anything. Raises
     ConcurrentRequest (429, nothing written) when a lock stays busy for
-    CUSTOMER_LOCK_WAIT_SECONDS. No ledger entry; thresholds crossed emit their webhook events
-    through the full path.
+    CUSTOMER_LOCK_WAIT_SECONDS or PostgreSQL's lock table is full. No ledger entry; thresholds
+    crossed emit their webhook events through the full path.
     """
     answers: list[Answer | ApiError | None] = [None] * len(events)
     todo = list(range(len(events)))
@@ -119,6 +121,6 @@ def _run(scope: Scope, events: list[TrackEvent]) -> list[tuple]:
             cursor.execute(_SQL, params)
             return cursor.fetchall()
     except OperationalError as exc:
-        if getattr(exc.__cause__, "sqlstate", None) == _LOCK_TIMEOUT:
+        if getattr(exc.__cause__, "sqlstate", None) in _RETRY_LATER:
             raise ConcurrentRequest() from exc
         raise

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
-from cynco_billing import CyncoBilling, CyncoBillingError, Lock, Page, models
+from cynco_billing import CyncoBilling, CyncoBillingError, Lock, Page, TrackEvent, models
 
 from tests.clients.catalog import OK_CARD, paying_customer, sell_plans
 from tests.clients.conftest import QUICK
@@ -48,6 +48,25 @@ def test_a_track_with_the_same_key_is_counted_once(billing):
     assert (first.recorded, first.duplicate) == (True, False)
     assert (again.recorded, again.duplicate) == (False, True)
     assert billing.check("user_1", "messages").usage == 3
+
+
+def test_track_batch_answers_each_event_and_a_retried_batch_counts_once(billing):
+    sell_plans(billing)
+    paying_customer(billing)
+    events = [TrackEvent(customer="user_1", feature="messages", amount=Decimal("2.5"),
+                         idempotency_key="b-1"),
+              {"customer": "ghost", "feature": "messages"},
+              {"customer": "user_1", "feature": "messages", "amount": 3,
+               "timestamp": datetime(2026, 1, 2, 3, 4, 5)}]
+    result = billing.track_batch(events)
+    assert isinstance(result, models.TrackBatchResult)
+    assert [(item.index, item.status) for item in result.results] == [
+        (0, "accepted"), (1, "error"), (2, "accepted")]
+    assert result.results[2].balance == Decimal("994.5")
+    assert result.results[1].error.code == "CUSTOMER_NOT_FOUND"
+    again = billing.track_batch(events[:1])
+    assert again.results[0].status == "duplicate"
+    assert billing.check("user_1", "messages").usage == Decimal("5.5")
 
 
 def test_a_lock_reserves_then_confirms_what_was_used(billing):

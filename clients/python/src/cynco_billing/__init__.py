@@ -14,6 +14,7 @@ from cynco_billing.inputs import (
     Lock,
     PriceInput,
     TierInput,
+    TrackEvent,
 )
 from cynco_billing.webhooks import WebhookVerificationError, sign_webhook_payload, verify_webhook
 
@@ -21,6 +22,6 @@ __version__ = VERSION
 __all__ = [
     "AsyncCyncoBilling", "AttachItem", "CarryOver", "CyncoBilling", "CyncoBillingError",
     "ErrorDetail", "FeatureInput", "FeatureQuantity", "InlineCustomer", "Lock", "NOT_GIVEN",
-    "Page", "PriceInput", "RetryPolicy", "TierInput", "WebhookVerificationError",
+    "Page", "PriceInput", "RetryPolicy", "TierInput", "TrackEvent", "WebhookVerificationError",
     "sign_webhook_payload", "verify_webhook",
 ]
