@@ -16,12 +16,13 @@ from cynco_billing.inputs import (
     TierInput,
     TrackEvent,
 )
+from cynco_billing.track_buffer import TrackBuffer
 from cynco_billing.webhooks import WebhookVerificationError, sign_webhook_payload, verify_webhook
 
 __version__ = VERSION
 __all__ = [
     "AsyncCyncoBilling", "AttachItem", "CarryOver", "CyncoBilling", "CyncoBillingError",
     "ErrorDetail", "FeatureInput", "FeatureQuantity", "InlineCustomer", "Lock", "NOT_GIVEN",
-    "Page", "PriceInput", "RetryPolicy", "TierInput", "TrackEvent", "WebhookVerificationError",
+    "Page", "PriceInput", "RetryPolicy", "TierInput", "TrackBuffer", "TrackEvent", "WebhookVerificationError",
     "sign_webhook_payload", "verify_webhook",
 ]
