@@ -48,19 +48,31 @@ class TrackBatchInput(serializers.Serializer):
 def event_of(raw) -> usage_batch.TrackEvent | ApiError:
     """One event of the batch, or the 422 /track answers for such a body."""
     fields = plain_track_fields(raw) if type(raw) is dict and "timestamp" not in raw else None
-    if fields is not None:
-        return usage_batch.TrackEvent(**fields)
-    if type(raw) is not dict:
-        return validation_failed({"body": ["Expected a JSON object."]})
-    serializer = TrackEventInput(data=raw)
-    if not serializer.is_valid():
-        return validation_failed(serializer.errors)
-    values = serializer.validated_data
-    return usage_batch.TrackEvent(
-        customer=values["customer"], feature=values["feature"], amount=values["amount"],
-        entity_key=values["entityId"], idempotency_key=values.get("idempotencyKey"),
-        metadata=values.get("metadata"),
-    )
+    if fields is None:
+        if type(raw) is not dict:
+            return validation_failed({"body": ["Expected a JSON object."]})
+        serializer = TrackEventInput(data=raw)
+        if not serializer.is_valid():
+            return validation_failed(serializer.errors)
+        values = serializer.validated_data
+        fields = {"customer": values["customer"], "feature": values["feature"],
+                  "amount": values["amount"], "entity_key": values["entityId"],
+                  "idempotency_key": values.get("idempotencyKey"),
+                  "metadata": values.get("metadata")}
+    if fields["metadata"] is not None and _holds_nul(fields["metadata"]):
+        # PostgreSQL's jsonb refuses it: /track answers 422 for the request; here the event.
+        return validation_failed({"metadata": ["A value is malformed or out of range"]})
+    return usage_batch.TrackEvent(**fields)
+
+
+def _holds_nul(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(key) or _holds_nul(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(item) for item in value)
+    return False
 
 
 def result_of(index: int, outcome: Answer | ApiError) -> dict:

@@ -161,17 +161,20 @@ def test_a_bad_event_answers_error_and_the_others_are_recorded(shop_api):
         {"customer": "user_1", "feature": "messages", "amount": 0},
         {"customer": "user_1", "feature": "messages", "timestamp": "2026-12-01T10:00:00Z"},
         {"customer": "user_1", "feature": "messages", "timestamp": "yesterday"},
+        {"customer": "user_1", "feature": "messages", "metadata": {"note": "a\u0000b"}},
     ]
     results = data_of(shop_api.post(BATCH, {"events": events}))["results"]
     assert [result["index"] for result in results] == list(range(len(events)))
     assert [result["status"] for result in results] == [
-        "accepted", "error", "error", "error", "error", "error", "error", "accepted", "error"]
+        "accepted", "error", "error", "error", "error", "error", "error", "accepted", "error",
+        "error"]
     codes = [result.get("error", {}).get("code") for result in results]
     assert codes == [None, "CUSTOMER_NOT_FOUND", "FEATURE_NOT_FOUND", "VALIDATION_ERROR",
                      "VALIDATION_ERROR", "VALIDATION_ERROR", "VALIDATION_ERROR", None,
-                     "VALIDATION_ERROR"]
+                     "VALIDATION_ERROR", "VALIDATION_ERROR"]
     assert results[3]["error"]["details"][0]["field"] == "amount"
     assert results[8]["error"]["details"][0]["field"] == "timestamp"
+    assert results[9]["error"]["details"][0]["field"] == "metadata"
     assert results[0]["balance"] == 98 and results[7]["balance"] == 99
     assert sorted(Balance.objects.filter(feature__slug="messages").values_list(
         "customer__external_id", "used")) == [("user_0", 2), ("user_1", 1), ("user_2", 0)]
