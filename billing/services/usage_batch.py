@@ -2,7 +2,7 @@
 ingestion).
 
 The rules are track's own, in one place: the SQL function `billing_usage_track_batch`
-(migration billing 0011), which the one-statement single track calls too as a batch of one.
+(migration billing 0012), which the one-statement single track calls too as a batch of one.
 It takes every customer's lock in the order of their lock keys, reads the customers, features,
 balances and idempotency keys of the whole batch in one statement, decides each event in the
 batch's order, and writes with one UPDATE of the balances and one INSERT of the events.

@@ -321,7 +321,7 @@ BEGIN
         RETURN;
     END IF;
 
-    -- track: a batch of one, by the rules of billing_usage_track_batch (migration 0011).
+    -- track: a batch of one, by the rules of billing_usage_track_batch (migration 0012).
     IF p_mode = 'track' THEN
         SELECT t.o_outcome, t.o_granted, t.o_used, t.o_reserved, t.o_unlimited,
                t.o_overage_allowed, t.o_overage_price, t.o_spend_cap
@@ -394,7 +394,7 @@ $$;
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("billing", "0010_usage_event_without_key_indexes"),
+        ("billing", "0011_credit_notes"),
     ]
 
     operations = [migrations.RunSQL(RULES + BATCH + RECORD, RECORD_BEFORE + DROP)]
