@@ -19,7 +19,7 @@ LIKE_COLUMNS = ["feature_id", "id", "merchant_id", "subscription_id"]
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("billing", "0012_usage_track_batch_function"),
+        ("billing", "0013_usage_track_batch_function"),
     ]
 
     operations = [

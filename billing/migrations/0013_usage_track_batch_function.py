@@ -394,7 +394,7 @@ $$;
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("billing", "0011_credit_notes"),
+        ("billing", "0012_unapplied_payments_and_checkout_claims"),
     ]
 
     operations = [migrations.RunSQL(RULES + BATCH + RECORD, RECORD_BEFORE + DROP)]
