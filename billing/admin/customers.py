@@ -4,6 +4,7 @@ from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
 from billing.models import Customer, Subscription
+from cynco.admin_money import money_field
 from cynco.admin_scoping import MerchantScopedAdmin
 
 
@@ -13,9 +14,14 @@ class SubscriptionInline(admin.TabularInline):
     extra = 0
     can_delete = False
     show_change_link = True
-    fields = ("product", "product_version", "price", "status", "current_period_start",
+    price_money = money_field("price.amount", currency="price.currency", description="price")
+    fields = ("product", "product_version", "price_money", "status", "current_period_start",
               "current_period_end", "cancel_at_period_end", "quantity")
     readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("product", "product_version",
+                                                            "product_version__product", "price")
 
     def has_add_permission(self, request, obj=None):
         return False

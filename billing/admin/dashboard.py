@@ -6,6 +6,7 @@ from django.contrib import admin
 from django.template.response import TemplateResponse
 from django.urls import path
 
+from billing.models import Subscription
 from billing.selectors.analytics import analytics_summary, mrr_history, revenue_timeline
 from cynco import clock
 from cynco.admin_scoping import report_choice
@@ -21,8 +22,13 @@ def bars(rows: list[dict], field: str) -> list[dict]:
     return [{**row, "height": max(0, round(row[field] * 100 / top))} for row in rows]
 
 
+def has_subscriptions(scope: Scope) -> bool:
+    """Whether the dashboard has anything to show for `scope` (its environment default)."""
+    return Subscription.objects.for_scope(scope).exists()
+
+
 def dashboard_view(request):
-    merchants, merchant, environment = report_choice(request)
+    merchants, merchant, environment = report_choice(request, has_data=has_subscriptions)
     context = {
         **admin.site.each_context(request),
         "title": "Billing dashboard",
