@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from portal import checkout_pages, views
+from portal import checkout_pages, plan_change, views
 
 urlpatterns = [
     path("checkout/sandbox/<str:session_id>", checkout_pages.sandbox_checkout, name="sandbox-checkout"),
@@ -12,4 +12,7 @@ urlpatterns = [
     path("portal/<str:token>", views.portal_home, name="portal-home"),
     path("portal/<str:token>/subscriptions/<str:subscription_id>",
          views.portal_subscription_change, name="portal-subscription-change"),
+    path("portal/<str:token>/plans", plan_change.portal_plans, name="portal-plans"),
+    path("portal/<str:token>/plans/<str:slug>", plan_change.portal_plan_preview,
+         name="portal-plan-preview"),
 ]
