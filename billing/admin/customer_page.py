@@ -34,6 +34,7 @@ class BalanceBar:
     used: object
     granted: object
     unlimited: bool
+    is_boolean: bool
     percent: int
     resets_at: datetime | None
 
@@ -49,7 +50,8 @@ def balance_bar(balance: Balance) -> BalanceBar:
         percent = 100
     return BalanceBar(
         feature=balance.feature.name or balance.feature.slug, entity=balance.entity_key,
-        used=balance.used, granted=granted, unlimited=balance.unlimited, percent=percent,
+        used=balance.used, granted=granted, unlimited=balance.unlimited,
+        is_boolean=balance.is_boolean, percent=percent,
         resets_at=balance.period_end,
     )
 
