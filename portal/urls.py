@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from portal import checkout_pages, invoice_pdf, plan_change, views
+from portal import checkout_pages, invoice_pdf, payment_methods, plan_change, views
 
 urlpatterns = [
     path("checkout/sandbox/<str:session_id>", checkout_pages.sandbox_checkout, name="sandbox-checkout"),
@@ -14,6 +14,8 @@ urlpatterns = [
     path("portal/<str:token>/subscriptions/<str:subscription_id>",
          views.portal_subscription_change, name="portal-subscription-change"),
     path("portal/<str:token>/plans", plan_change.portal_plans, name="portal-plans"),
+    path("portal/<str:token>/payment-methods/<str:method_id>",
+         payment_methods.portal_payment_method_change, name="portal-payment-method-change"),
     path("portal/<str:token>/plans/<str:slug>", plan_change.portal_plan_preview,
          name="portal-plan-preview"),
 ]

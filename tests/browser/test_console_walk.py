@@ -158,6 +158,10 @@ def test_the_portal_and_checkout_pass_axe_on_desktop_and_phone(api, site, busine
         shot(page, f"portal-plan-preview-{size}")
         width = page.evaluate("() => document.documentElement.scrollWidth")
         assert width <= viewport["width"], (size, width)
+    hosted = data_of(api.get("/api/v1/pay/invoices?customer=jane"))[0]["hostedUrl"]
+    page.goto(hosted)
+    assert serious_violations(page) == []
+    shot(page, "invoice-page")
     customer(api, "newbie")
     result = subscribe(api, "pro", "newbie", successUrl=SUCCESS_URL, cancelUrl=CANCEL_URL)
     for size, viewport in (("desktop", {"width": 1280, "height": 900}), ("phone", PHONE)):
