@@ -14,3 +14,4 @@ from billing.models.coupons import *  # noqa: E402,F401,F403
 from billing.models.rewards import *  # noqa: E402,F401,F403
 from billing.models.refunds import *  # noqa: E402,F401,F403
 from billing.models.entitlements import *  # noqa: E402,F401,F403
+from billing.models.credit_notes import *  # noqa: E402,F401,F403

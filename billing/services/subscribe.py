@@ -127,7 +127,8 @@ def charge_for(
         if first and price.setup_fee:
             lines.append(LineDraft(LineType.SETUP_FEE, f"Setup fee: {product.name}",
                                    price.setup_fee))
-    credit = upgrade_credit(held=held, product=product, new_amount=amount, at=at)
+    credit = upgrade_credit(held=held, product=product, new_amount=amount, at=at,
+                            currency=price.currency if price is not None else None)
     if credit:
         lines.append(LineDraft(
             LineType.PRORATION, f"Credit for {held.product.name}", -credit,
@@ -184,10 +185,14 @@ def redemption_link(redeemed: Redeemed, subscription: Subscription) -> None:
 
 
 def upgrade_credit(*, held: Subscription | None, product: Product, new_amount: int,
-                   at: datetime) -> int:
+                   at: datetime, currency: str | None = None) -> int:
     """The unused part of what `held` paid for its current period (0 for trials, free plans,
-    unpaid or finished periods): its price, less the discount its period invoice had."""
+    unpaid or finished periods): its price, less the discount its period invoice had. 0 when
+    the new price is in another `currency`: that part is refunded in its own currency
+    instead (final_overage.replaced_retire), never credited across currencies."""
     if held is None or held.status != Status.ACTIVE or held.price is None:
+        return 0
+    if currency is not None and held.price.currency != currency:
         return 0
     paid = price_amount(held.price, held.quantity)
     invoice = Invoice.objects.filter(
