@@ -86,7 +86,7 @@ def invoice_page(request, token: str):
         return _problem(request, "Invoice not found", "This invoice no longer exists.", 404)
     money = lambda amount: format_money(amount, invoice.currency)  # noqa: E731
     return render(request, "portal/invoice.html", {
-        "invoice": invoice, "merchant_name": Merchant.objects.get(pk=invoice.merchant_id).name,
+        "invoice": invoice, "token": token, "merchant_name": Merchant.objects.get(pk=invoice.merchant_id).name,
         "lines": [(line, money(line.amount)) for line in invoice.lines.all()],
         "subtotal": money(invoice.subtotal), "tax": money(invoice.tax_amount),
         "total": money(invoice.total), "due": money(invoice.amount_due),

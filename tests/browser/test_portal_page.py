@@ -55,6 +55,7 @@ def test_the_portal_shows_janes_plan_card_and_invoice(api, jane, site, page):
 
 def test_jane_cancels_at_period_end_then_resumes_from_the_portal(api, jane, page):
     page.goto(portal_link(api, jane))
+    page.get_by_text("Cancel…").click()  # opens the form with the optional reason
     page.get_by_role("button", name="Cancel at period end").click()
     expect(page.get_by_role("status")).to_have_text(
         "Pro will end at the end of the current period.")
