@@ -26,6 +26,7 @@ PANGO := libpango-1.0-0 libpangoft2-1.0-0
 pango:
 	@if command -v dpkg >/dev/null && ! dpkg -s $(PANGO) >/dev/null 2>&1; then \
 	  echo "[make] installing Pango for PDF invoices: $(PANGO)"; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(PANGO); \
 	fi
 
