@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test contract crash race-soak bench clean-db
+.PHONY: run test contract crash race-soak bench clean-db pango
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -19,12 +19,23 @@ $(VENV)/.test-deps: requirements.txt requirements-test.txt clients/python/pyproj
 	$(PY) -m pip install --quiet -r requirements-test.txt
 	@touch $@ $(VENV)/.run-deps
 
+# PDF invoices (WeasyPrint) draw text with Debian's Pango: installed when missing (apt-get, as
+# root or through sudo). Elsewhere than Debian/Ubuntu, install Pango yourself.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+PANGO := libpango-1.0-0 libpangoft2-1.0-0
+pango:
+	@if command -v dpkg >/dev/null && ! dpkg -s $(PANGO) >/dev/null 2>&1; then \
+	  echo "[make] installing Pango for PDF invoices: $(PANGO)"; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(PANGO); \
+	fi
+
 ## run: database (DATABASE_URL or embedded), migrations, demo merchant, web + worker + beat
-run: $(VENV)/.run-deps
+run: pango $(VENV)/.run-deps
 	$(PY) scripts/run.py
 
 ## test: the whole suite on PostgreSQL (DATABASE_URL, else 127.0.0.1:5432, else embedded)
-test: $(VENV)/.test-deps
+test: pango $(VENV)/.test-deps
 	# Rate limits are off for the suite (tests/cynco/test_rate_limits.py turns them on with its own Redis).
 	CYNCO_PREFER_LOCAL_DB=1 RATE_LIMITS_ENABLED=false $(PY) -m pytest $(PYTEST_ARGS)
 

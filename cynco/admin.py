@@ -8,6 +8,13 @@ from cynco.keys import VISIBLE_PREFIX_LENGTH, generate_raw_key, hash_key
 from cynco.merchants import api_key_revoke
 from cynco.models import ApiKey, Merchant, MerchantStaff
 
+# The console is ours, not "Django administration"; its "View site" link (labelled "API
+# reference" in templates/admin/base_site.html) opens the API docs, since `/` sends staff here.
+admin.site.site_header = "Cynco Billing"
+admin.site.site_title = "Cynco Billing console"
+admin.site.index_title = "Operator console"
+admin.site.site_url = "/api/docs/"
+
 
 @admin.register(Merchant)
 class MerchantAdmin(ScopedHistory, SimpleHistoryAdmin):

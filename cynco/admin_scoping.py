@@ -6,6 +6,8 @@ from django.contrib import admin
 from django.contrib.admin.utils import unquote
 from django.http import Http404
 
+from cynco.tenancy import Scope
+
 
 def staff_merchant_id(request) -> str | None:
     """The merchant a staff user works for (None for superusers, who see everything)."""
@@ -15,9 +17,13 @@ def staff_merchant_id(request) -> str | None:
     return staff.merchant_id if staff else ""
 
 
-def report_choice(request):
+def report_choice(request, *, has_data=None):
     """For admin report pages: (merchants the user may pick, the picked merchant or None, the
-    picked environment) from `?merchant=` and `?environment=` (default: first merchant, live)."""
+    picked environment) from `?merchant=` and `?environment=`.
+
+    Without `?merchant=` the first merchant is shown. Without `?environment=` the page opens on
+    live, unless live is empty and test is not (`has_data(scope)` says whether a scope has
+    anything to report): a first look at a demo, which is all test, shows its figures."""
     from cynco.models import Environment, Merchant
 
     merchants = Merchant.objects.all()
@@ -28,6 +34,10 @@ def report_choice(request):
     environment = request.GET.get("environment")
     if environment not in Environment.values:
         environment = Environment.LIVE
+        if (merchant is not None and has_data is not None
+                and not has_data(Scope(merchant.pk, Environment.LIVE))
+                and has_data(Scope(merchant.pk, Environment.TEST))):
+            environment = Environment.TEST
     return merchants, merchant, environment
 
 

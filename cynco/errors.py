@@ -146,14 +146,19 @@ def flatten_validation_errors(errors: Any, prefix: str = "") -> list[dict]:
     return [{"field": prefix or "body", "message": str(errors)}]
 
 
+def validation_failed(errors: Any) -> ValidationFailed:
+    """The 422 for a serializer's `errors`, with one detail per field."""
+    details = flatten_validation_errors(errors)
+    summary = "; ".join(f"{d['field']}: {d['message']}" for d in details[:3])
+    return ValidationFailed(summary or "Invalid request", details=details)
+
+
 def _translate(exc: Exception) -> ApiError | None:
     """The ApiError for a DRF or Django exception, or None when it is unexpected."""
     if isinstance(exc, ApiError):
         return exc
     if isinstance(exc, drf.ValidationError):
-        details = flatten_validation_errors(exc.detail)
-        summary = "; ".join(f"{d['field']}: {d['message']}" for d in details[:3])
-        return ValidationFailed(summary or "Invalid request", details=details)
+        return validation_failed(exc.detail)
     if isinstance(exc, drf.ParseError):
         return ValidationFailed(
             f"Malformed JSON: {exc.detail}", details=[{"field": "body", "message": str(exc.detail)}]

@@ -14,6 +14,7 @@ Labels hold only bounded sets (route patterns, codes, gateway names, job names),
 
 from __future__ import annotations
 
+import collections
 import functools
 import time
 
@@ -34,7 +35,8 @@ API_ERRORS = Counter(
 )
 USAGE_CALLS = Counter(
     "cynco_usage_calls",
-    "check and track answers: call (check, track), path (fast: one statement; full), outcome "
+    "check and track answers: call (check, track), path (fast: one statement; full; batch: "
+    "/track/batch), outcome "
     "(allowed, denied; for track: recorded, duplicate, capped).",
     ["call", "path", "outcome"],
 )
@@ -79,11 +81,24 @@ def usage_answered(call: str, path: str, answer) -> None:
     """A check or track answered. `answer` is billing's usage Answer (read by attribute names:
     allowed, recorded, duplicate, spend_cap_exceeded); `call` "peek" counts as "check"."""
     if call == "track":
-        outcome = ("duplicate" if answer.duplicate else "capped" if answer.spend_cap_exceeded
-                   else "recorded")
+        outcome = _track_outcome(answer)
     else:
         outcome = "allowed" if answer.allowed else "denied"
     USAGE_CALLS.labels("track" if call == "track" else "check", path, outcome).inc()
+
+
+def usage_batch_answered(answers) -> None:
+    """The tracks of a /track/batch answered (path "batch"); events answered with an error
+    (no `recorded` attribute) are left out, as single tracks' errors are."""
+    counts = collections.Counter(
+        _track_outcome(answer) for answer in answers if hasattr(answer, "recorded"))
+    for outcome, count in counts.items():
+        USAGE_CALLS.labels("track", "batch", outcome).inc(count)
+
+
+def _track_outcome(answer) -> str:
+    return ("duplicate" if answer.duplicate else "capped" if answer.spend_cap_exceeded
+            else "recorded")
 
 
 def timed_lock_wait(take_lock):

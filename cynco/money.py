@@ -3,6 +3,8 @@ Django). The ISO 4217 table behind it is cynco.currencies."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from cynco.currencies import minor_unit_exponent
 
 
@@ -22,3 +24,21 @@ def format_money(amount_minor: int, currency: str) -> str:
     major, minor = divmod(abs(amount_minor), 10**exponent)
     number = f"{major:,}" if exponent == 0 else f"{major:,}.{minor:0{exponent}d}"
     return f"{sign}{currency} {number}"
+
+
+NOTHING = "—"
+
+
+def show_money(amount, currency) -> str:
+    """format_money for a display: an empty amount or currency shows as a dash, not an error."""
+    if amount is None or not currency:
+        return NOTHING
+    return format_money(int(amount), currency)
+
+
+def show_quantity(value) -> str:
+    """A usage quantity without the storage's trailing zeros: 1.000000 -> "1", 2.5000 -> "2.5"."""
+    if value is None:
+        return NOTHING
+    number = Decimal(value).normalize()
+    return f"{number:,f}"

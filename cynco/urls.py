@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from cynco.api.fallbacks import api_not_found
 from cynco.health import healthz
+from cynco.home import site_home
 from cynco.metrics_endpoint import metrics_view
 
 urlpatterns = [
@@ -19,6 +20,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/v1/ledger/", include("ledger.api.urls")),
     path("gateways/", include("gateways.urls")),
+    path("", site_home, name="site-home"),
     path("", include("portal.urls")),
     re_path(r"^api/", api_not_found),
 ]

@@ -10,6 +10,7 @@ from django import forms
 from django.contrib import admin, messages
 from simple_history.admin import SimpleHistoryAdmin
 
+from cynco.admin_money import money_field
 from cynco.admin_scoping import MerchantScopedAdmin
 from gateways.models import GatewayAccount, PaymentAttempt, PaymentMethod, WebhookEvent
 from gateways.registry import installed_gateways
@@ -45,7 +46,8 @@ class PaymentMethodAdmin(MerchantScopedAdmin, SimpleHistoryAdmin):
 
 @admin.register(PaymentAttempt)
 class PaymentAttemptAdmin(ReadOnlyAdmin):
-    list_display = ("id", "kind", "amount", "currency", "status", "gateway", "environment",
+    amount_money = money_field("amount")
+    list_display = ("id", "kind", "amount_money", "status", "gateway", "environment",
                     "source_reference", "failure_code", "attempts_count", "created_at")
     list_filter = ("environment", "kind", "status", "gateway")
     search_fields = ("id", "idempotency_key", "source_reference", "customer_reference",

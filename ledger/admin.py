@@ -13,6 +13,7 @@ from django.template.response import TemplateResponse
 from django.urls import path
 
 from cynco import clock
+from cynco.admin_money import money_field
 from cynco.admin_scoping import MerchantScopedAdmin, report_choice
 from cynco.models import Environment
 from cynco.tenancy import Scope
@@ -46,7 +47,8 @@ class AccountAdmin(ReadOnly, MerchantScopedAdmin):
 
     def trial_balance_view(self, request):
         """Trial balance of one merchant environment as of a date (read-only)."""
-        merchants, merchant, environment = report_choice(request)
+        merchants, merchant, environment = report_choice(
+            request, has_data=lambda scope: JournalEntry.objects.for_scope(scope).exists())
         report, as_of, error = None, None, ""
         raw_as_of = request.GET.get("asOf") or ""
         try:
@@ -74,7 +76,9 @@ class AccountAdmin(ReadOnly, MerchantScopedAdmin):
 
 class JournalLineInline(ReadOnly, admin.TabularInline):
     model = JournalLine
-    fields = ("account", "debit", "credit", "currency")
+    debit_money = money_field("debit")
+    credit_money = money_field("credit")
+    fields = ("account", "debit_money", "credit_money")
     readonly_fields = fields
     extra = 0
 

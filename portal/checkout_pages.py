@@ -88,7 +88,7 @@ def invoice_page(request, token: str):
     money = lambda amount: format_money(amount, invoice.currency)  # noqa: E731
     identity = identity_of(Merchant.objects.get(pk=invoice.merchant_id))
     return render(request, "portal/invoice.html", {
-        "invoice": invoice, "merchant_name": identity.name, "identity": identity,
+        "invoice": invoice, "token": token, "merchant_name": identity.name, "identity": identity,
         "lines": [(line, money(line.amount)) for line in invoice.lines.all()],
         "subtotal": money(invoice.subtotal), "tax": money(invoice.tax_amount),
         "total": money(invoice.total), "due": money(invoice.amount_due),

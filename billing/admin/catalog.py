@@ -9,6 +9,7 @@ from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
 from billing.models import Feature, FeatureGrant, Price, Product, ProductVersion
+from cynco.admin_money import money_field
 from cynco.admin_scoping import MerchantScopedAdmin
 
 
@@ -26,8 +27,11 @@ class ReadOnlyInline(admin.TabularInline):
 
 class PriceInline(ReadOnlyInline):
     model = Price
-    fields = ("version", "name", "type", "amount", "currency", "billing_interval",
-              "billing_interval_count", "trial_days", "setup_fee", "tiers_mode", "tiers")
+    amount_money = money_field("amount", description="amount")
+    setup_fee_money = money_field("setup_fee", description="setup fee")
+    fields = ("version", "name", "type", "amount_money", "billing_interval",
+              "billing_interval_count", "trial_days", "setup_fee_money", "tiers_mode", "tiers")
+    readonly_fields = fields
     ordering = ("-version__version", "position")
 
 

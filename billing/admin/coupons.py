@@ -21,6 +21,7 @@ from billing.models import (
 from billing.services.audit import SYSTEM
 from billing.services.coupons import coupon_archive, coupon_update
 from billing.services.rewards import reward_program_archive
+from cynco.admin_money import money_field
 from cynco.admin_scoping import MerchantScopedAdmin
 from cynco.errors import ApiError
 from cynco.tenancy import Scope
@@ -134,7 +135,9 @@ class ReferralRedemptionAdmin(ReadOnlyAdmin):
 
 @admin.register(CustomerCredit)
 class CustomerCreditAdmin(ReadOnlyAdmin):
-    list_display = ("id", "customer", "amount", "remaining", "currency", "source",
+    amount_money = money_field("amount")
+    remaining_money = money_field("remaining")
+    list_display = ("id", "customer", "amount_money", "remaining_money", "source",
                     "created_at", "environment")
     list_filter = ("environment", "source", "currency")
     search_fields = ("id", "customer__external_id", "source_id")

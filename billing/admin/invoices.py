@@ -10,17 +10,21 @@ from django.contrib import admin
 from billing.admin.coupons import ReadOnlyAdmin, ReadOnlyInline
 from billing.admin.money_actions import ServiceOnlyAdmin, run_for_each
 from billing.models import CreditNote, CreditNoteLine, Invoice, InvoiceLine
-from cynco.money import format_money
 from billing.services.audit import SYSTEM
 from billing.services.invoice_changes import open_invoice_void, open_invoice_write_off
+from cynco.admin_money import money_field, quantity_field
 
 
 class InvoiceLineInline(admin.TabularInline):
     model = InvoiceLine
     extra = 0
     can_delete = False
-    fields = ("position", "type", "description", "quantity", "unit_amount", "amount",
-              "period_start", "period_end")
+    quantity_shown = quantity_field("quantity")
+    unit_amount_money = money_field("unit_amount", currency="invoice.currency",
+                                    description="unit amount")
+    amount_money = money_field("amount", currency="invoice.currency")
+    fields = ("position", "type", "description", "quantity_shown", "unit_amount_money",
+              "amount_money", "period_start", "period_end")
     readonly_fields = fields
 
     def has_add_permission(self, request, obj=None):
@@ -41,8 +45,8 @@ def mark_uncollectible(modeladmin, request, rows):
 
 @admin.register(Invoice)
 class InvoiceAdmin(ServiceOnlyAdmin):
-    list_display = ("__str__", "customer", "status", "reason", "total_display",
-                    "due_display", "created_at", "environment")
+    list_display = ("__str__", "customer", "status", "reason", "total_money",
+                    "amount_due_money", "created_at", "environment")
     list_filter = ("status", "reason", ("subscription__product", admin.RelatedOnlyFieldListFilter),
                    "environment", "currency", "created_at", "paid_at")
     list_select_related = ("customer",)
@@ -51,18 +55,26 @@ class InvoiceAdmin(ServiceOnlyAdmin):
     inlines = [InvoiceLineInline]
     actions = [void_invoices, mark_uncollectible]
 
-    @admin.display(description="total", ordering="total")
-    def total_display(self, invoice):
-        return format_money(invoice.total, invoice.currency)
+    subtotal_money = money_field("subtotal")
+    discount_amount_money = money_field("discount_amount", description="discount")
+    tax_amount_money = money_field("tax_amount", description="tax")
+    total_money = money_field("total")
+    amount_paid_money = money_field("amount_paid", description="amount paid")
+    amount_due_money = money_field("amount_due", description="amount due")
+    fields = ("id", "number", "merchant", "environment", "customer", "subscription", "status",
+              "reason", "currency", "subtotal_money", "discount_amount_money", "tax_amount_money",
+              "total_money", "amount_paid_money", "amount_due_money", "period_start",
+              "period_end", "created_at", "due_at", "paid_at", "voided_at", "payment_gateway",
+              "payment_attempt_id")
 
-    @admin.display(description="amount due", ordering="amount_due")
-    def due_display(self, invoice):
-        return format_money(invoice.amount_due, invoice.currency)
+    def get_readonly_fields(self, request, obj=None):
+        return self.fields
 
 
 class CreditNoteLineInline(ReadOnlyInline):
     model = CreditNoteLine
-    fields = ("position", "type", "description", "amount")
+    amount_money = money_field("amount", currency="credit_note.currency", description="amount")
+    fields = ("position", "type", "description", "amount_money")
 
 
 @admin.register(CreditNote)
@@ -70,7 +82,10 @@ class CreditNoteAdmin(ReadOnlyAdmin):
     """Credit notes are issued by the refund, credit and write-off services only: read-only,
     with the invoice they credit and the journal entry they were posted as."""
 
-    list_display = ("__str__", "type", "customer", "invoice", "total_display", "tax_display",
+    subtotal_money = money_field("subtotal")
+    tax_amount_money = money_field("tax_amount", description="tax given back")
+    total_money = money_field("total")
+    list_display = ("__str__", "type", "customer", "invoice", "total_money", "tax_amount_money",
                     "created_at", "environment")
     list_filter = ("type", "environment", "currency", "created_at")
     list_select_related = ("customer", "invoice")
@@ -78,11 +93,9 @@ class CreditNoteAdmin(ReadOnlyAdmin):
                      "journal_entry_id")
     date_hierarchy = "created_at"
     inlines = [CreditNoteLineInline]
+    fields = ("id", "number", "type", "merchant", "environment", "customer", "invoice", "refund",
+              "currency", "subtotal_money", "tax_amount_money", "total_money", "reason",
+              "journal_entry_id", "created_at")
 
-    @admin.display(description="total", ordering="total")
-    def total_display(self, note):
-        return format_money(note.total, note.currency)
-
-    @admin.display(description="tax given back", ordering="tax_amount")
-    def tax_display(self, note):
-        return format_money(note.tax_amount, note.currency)
+    def get_readonly_fields(self, request, obj=None):
+        return self.fields

@@ -8,10 +8,11 @@ from django.contrib import admin
 
 from billing.admin.money_actions import ServiceOnlyAdmin, run_for_each
 from billing.models import Invoice, Subscription
-from cynco.money import format_money
 from billing.services.audit import SYSTEM
 from billing.services.subscription_updates import UpdateRequest, subscription_update
 from cynco import clock
+from cynco.admin_money import money_field
+from cynco.money import format_money
 
 
 class InvoiceInline(admin.TabularInline):
@@ -20,7 +21,9 @@ class InvoiceInline(admin.TabularInline):
     extra = 0
     can_delete = False
     show_change_link = True
-    fields = ("number", "status", "reason", "total", "amount_due", "currency", "created_at")
+    total_money = money_field("total")
+    amount_due_money = money_field("amount_due", description="amount due")
+    fields = ("number", "status", "reason", "total_money", "amount_due_money", "created_at")
     readonly_fields = fields
 
     def has_add_permission(self, request, obj=None):

@@ -6,11 +6,13 @@ from billing.api.balances import BalanceCreateView, BalanceUpdateView, EntitiesV
 from billing.api.spend_caps import SpendCapsView
 from billing.api.usage_events import EventsView
 from billing.api.usage import CheckView, FinalizeView, TrackView
+from billing.api.usage_batch import TrackBatchView
 from billing.api.usage_fast_views import fast_check, fast_track, with_fast_path
 
 urlpatterns = [
     path("check", with_fast_path(CheckView.as_view(), fast_check), name="check"),
     path("track", with_fast_path(TrackView.as_view(), fast_track), name="track"),
+    path("track/batch", TrackBatchView.as_view(), name="track-batch"),
     path("balances/finalize", FinalizeView.as_view(), name="balances-finalize"),
     path("spend-caps", SpendCapsView.as_view(), name="spend-caps"),
     path("balances/create", BalanceCreateView.as_view(), name="balances-create"),

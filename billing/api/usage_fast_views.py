@@ -133,6 +133,15 @@ def _optional_text(body: dict, name: str, max_length: int, default):
 
 
 def _track_call(raw_key: str, body: dict) -> UsageCall | None:
+    fields = plain_track_fields(body)
+    if fields is None:
+        return None
+    return UsageCall(mode=TRACK, raw_key=raw_key, **fields)
+
+
+def plain_track_fields(body: dict) -> dict | None:
+    """A track body's values (customer, feature, amount, entity_key, idempotency_key, metadata)
+    when TrackInput would take every field as it is, else None (the serializer then answers)."""
     customer, feature = _text(body.get("customer"), 255), _text(body.get("feature"), 100)
     amount = _amount(body["amount"], positive=False) if "amount" in body else _DEFAULT
     entity_ok, entity_key = _optional_text(body, "entityId", 255, "")
@@ -147,9 +156,8 @@ def _track_call(raw_key: str, body: dict) -> UsageCall | None:
             metadata = json_numbers(metadata)  # as StrictJSONObjectField takes it
         except OverflowError:
             return None
-    return UsageCall(mode=TRACK, raw_key=raw_key, customer=customer, feature=feature,
-                     amount=amount, entity_key=entity_key, idempotency_key=idempotency_key,
-                     metadata=metadata)
+    return {"customer": customer, "feature": feature, "amount": amount,
+            "entity_key": entity_key, "idempotency_key": idempotency_key, "metadata": metadata}
 
 
 def _check_call(raw_key: str, body: dict) -> UsageCall | None:

@@ -14,6 +14,7 @@ from django.db import models
 from cynco.history import model_history
 from cynco.ids import new_id
 from cynco.models import TenantModel
+from cynco.money import format_money
 
 __all__ = [
     "Feature",
@@ -184,7 +185,7 @@ class Price(TenantModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.id} ({self.amount} {self.currency})"
+        return f"{self.id} ({format_money(self.amount, self.currency)})"
 
 
 class FeatureGrant(TenantModel):

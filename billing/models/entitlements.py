@@ -18,7 +18,7 @@ from django.db import models
 
 from billing.models.catalog import USAGE_DIGITS
 from cynco.history import model_history
-from cynco.ids import new_id
+from cynco.ids import new_id, new_ids
 from cynco.models import TenantModel
 
 __all__ = [
@@ -42,6 +42,11 @@ def new_balance_grant_id() -> str:
 
 def new_usage_event_id() -> str:
     return new_id("pue")
+
+
+def new_usage_event_ids(count: int) -> list[str]:
+    """Ids of events appended together, in their order (cynco.ids.new_ids)."""
+    return new_ids("pue", count)
 
 
 def new_period_usage_id() -> str:
@@ -80,7 +85,10 @@ class Balance(TenantModel):
     """
 
     id = models.CharField(primary_key=True, max_length=40, default=new_balance_id, editable=False)
-    customer = models.ForeignKey("billing.Customer", on_delete=models.CASCADE, related_name="+")
+    # Updated by every track: no index of its own on the customer (balance_unique starts with
+    # it), so an update that cannot stay on its page (HOT) maintains fewer indexes.
+    customer = models.ForeignKey("billing.Customer", on_delete=models.CASCADE, related_name="+",
+                                 db_index=False)
     feature = models.ForeignKey("billing.Feature", on_delete=models.CASCADE, related_name="+")
     entity_key = models.CharField(max_length=255, blank=True, default="")
     is_boolean = models.BooleanField(default=False)

@@ -14,6 +14,7 @@ from django.db import models
 from cynco.history import model_history
 from cynco.ids import new_id
 from cynco.models import TenantModel
+from cynco.money import format_money
 
 __all__ = ["Refund"]
 
@@ -62,4 +63,4 @@ class Refund(TenantModel):
         indexes = [models.Index(fields=["status", "created_at"], name="refund_status_idx")]
 
     def __str__(self) -> str:
-        return f"{self.amount} {self.currency} to {self.customer_id} ({self.status})"
+        return f"{format_money(self.amount, self.currency)} to {self.customer_id} ({self.status})"

@@ -14,6 +14,7 @@ from django.db.models.functions import Lower
 from cynco.history import model_history
 from cynco.ids import new_id
 from cynco.models import TenantModel
+from cynco.money import format_money
 
 __all__ = [
     "CustomerCredit",
@@ -208,7 +209,8 @@ class CustomerCredit(TenantModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.remaining}/{self.amount} {self.currency} for {self.customer_id}"
+        return (f"{format_money(self.remaining, self.currency)} of "
+                f"{format_money(self.amount, self.currency)} for {self.customer_id}")
 
 
 class FreeProductGrant(TenantModel):

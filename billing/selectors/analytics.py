@@ -99,9 +99,7 @@ def mrr_history(*, scope: Scope, currency: str, at: datetime, months: int) -> li
     month is exact (analytics_summary)."""
     paid = list(_paid(scope, currency).select_related("price"))
     rows = []
-    for start in _month_starts(at, months):
-        next_start = date(start.year + start.month // 12, start.month % 12 + 1, 1)
-        end = min(at, datetime.combine(next_start, datetime.min.time(), tzinfo=at.tzinfo))
+    for month, end in month_ends(at, months):
         total = sum(
             (
                 subscription_monthly_amount(s)
@@ -112,8 +110,19 @@ def mrr_history(*, scope: Scope, currency: str, at: datetime, months: int) -> li
             ),
             Decimal(0),
         )
-        rows.append({"month": start.strftime("%Y-%m"), "mrr": round_minor(total)})
+        rows.append({"month": month, "mrr": round_minor(total)})
     return rows
+
+
+def month_ends(at: datetime, months: int) -> list[tuple[str, datetime]]:
+    """("YYYY-MM", the month's end) for the last `months` months; the current month ends at
+    `at`."""
+    ends = []
+    for start in _month_starts(at, months):
+        next_start = date(start.year + start.month // 12, start.month % 12 + 1, 1)
+        end = min(at, datetime.combine(next_start, datetime.min.time(), tzinfo=at.tzinfo))
+        ends.append((start.strftime("%Y-%m"), end))
+    return ends
 
 
 def _month_starts(at: datetime, months: int) -> list[date]:

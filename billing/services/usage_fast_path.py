@@ -142,6 +142,12 @@ def _answer(call: UsageCall, row: tuple) -> Answer | None:
         return Answer(allowed=standing.may_use(call.amount), is_boolean=False, standing=standing)
     if call.mode == CHECK:
         return Answer(allowed=outcome == "recorded", is_boolean=False, standing=standing)
+    return track_answer(outcome, standing)
+
+
+def track_answer(outcome: str, standing: Standing) -> Answer:
+    """track's answer for an outcome of `billing_usage_track_batch` (recorded, duplicate or
+    capped) and the standing after it."""
     return Answer(
         allowed=outcome != "capped" and standing.usable_after(), is_boolean=False,
         standing=standing, recorded=outcome == "recorded", duplicate=outcome == "duplicate",

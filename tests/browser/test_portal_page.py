@@ -55,6 +55,7 @@ def test_the_portal_shows_janes_plan_card_and_invoice(api, jane, site, page):
 
 def test_jane_cancels_at_period_end_then_resumes_from_the_portal(api, jane, page):
     page.goto(portal_link(api, jane))
+    page.get_by_text("Cancel…").click()  # opens the form with the optional reason
     page.get_by_role("button", name="Cancel at period end").click()
     expect(page.get_by_role("status")).to_have_text(
         "Pro will end at the end of the current period.")
@@ -94,4 +95,4 @@ def test_jane_replaces_her_card_from_the_portal_and_it_becomes_the_default(api, 
     expect(page.get_by_role("heading", name="Your billing")).to_be_visible()
     cards = page.locator("section", has=page.get_by_role("heading", name="Payment methods"))
     expect(cards.get_by_role("row", name="Visa •••• 0341")).to_contain_text("default")
-    expect(cards.get_by_role("row", name="Visa •••• 4242")).not_to_contain_text("default")
+    expect(cards.get_by_role("row", name="Visa •••• 4242")).to_contain_text("Make default")

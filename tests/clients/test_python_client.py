@@ -5,11 +5,14 @@ test_python_client_retries.py."""
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
-from cynco_billing import CyncoBilling, CyncoBillingError, Lock, Page, models
+from cynco_billing import (
+    CyncoBilling, CyncoBillingError, Lock, Page, TrackBuffer, TrackEvent, models,
+)
 
 from tests.clients.catalog import OK_CARD, paying_customer, sell_plans
 from tests.clients.conftest import QUICK
@@ -48,6 +51,62 @@ def test_a_track_with_the_same_key_is_counted_once(billing):
     assert (first.recorded, first.duplicate) == (True, False)
     assert (again.recorded, again.duplicate) == (False, True)
     assert billing.check("user_1", "messages").usage == 3
+
+
+def test_track_batch_answers_each_event_and_a_retried_batch_counts_once(billing):
+    sell_plans(billing)
+    paying_customer(billing)
+    events = [TrackEvent(customer="user_1", feature="messages", amount=Decimal("2.5"),
+                         idempotency_key="b-1"),
+              {"customer": "ghost", "feature": "messages"},
+              {"customer": "user_1", "feature": "messages", "amount": 3,
+               "timestamp": datetime(2026, 1, 2, 3, 4, 5)}]
+    result = billing.track_batch(events)
+    assert isinstance(result, models.TrackBatchResult)
+    assert [(item.index, item.status) for item in result.results] == [
+        (0, "accepted"), (1, "error"), (2, "accepted")]
+    assert result.results[2].balance == Decimal("994.5")
+    assert result.results[1].error.code == "CUSTOMER_NOT_FOUND"
+    again = billing.track_batch(events[:1])
+    assert again.results[0].status == "duplicate"
+    assert billing.check("user_1", "messages").usage == Decimal("5.5")
+
+
+def test_a_track_buffer_sends_batches_by_size_and_by_time(billing):
+    sell_plans(billing)
+    paying_customer(billing)
+    answered = []
+    buffer = TrackBuffer(billing, max_events=3, max_seconds=0.2,
+                         on_result=lambda event, item: answered.append(item.status))
+    for _ in range(7):
+        buffer.track("user_1", "messages")
+    assert buffer.pending == 1  # two batches of 3 were sent as they filled
+    assert answered == ["accepted"] * 6
+    deadline = time.monotonic() + 10
+    while buffer.pending and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert buffer.pending == 0 and billing.check("user_1", "messages").usage == 7
+    buffer.track("ghost", "messages")
+    assert buffer.close() is True
+    assert answered == ["accepted"] * 7 + ["error"]
+
+
+def test_a_track_buffer_keeps_what_it_could_not_send_and_never_counts_twice(keys, front):
+    errors = []
+    with CyncoBilling(keys.secret_test, base_url=front.url, retry=QUICK) as client:
+        sell_plans(client)
+        paying_customer(client)
+        buffer = TrackBuffer(client, max_events=5, max_seconds=60,
+                             on_error=lambda error, events: errors.append(len(events)))
+        for _ in range(4):
+            buffer.track("user_1", "messages")
+        # The server records the batch every time; the client never hears back.
+        front.plays = ["lose_answer"] * (QUICK.max_retries + 1)
+        assert buffer.flush() is False and errors == [4] and buffer.pending == 4
+        statuses = []
+        buffer.on_result = lambda event, item: statuses.append(item.status)
+        assert buffer.close() is True and statuses == ["duplicate"] * 4
+        assert client.check("user_1", "messages").usage == 4
 
 
 def test_a_lock_reserves_then_confirms_what_was_used(billing):

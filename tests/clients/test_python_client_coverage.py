@@ -19,6 +19,8 @@ CALL = re.compile(r'Call\(\s*"(GET|POST|PUT|PATCH|DELETE)",\s*f?"(/api/v1/[^"]+)
 # Client model → the document's component for the same result.
 MODELS = {
     "CheckResult": "CheckResult", "TrackResult": "TrackResult",
+    "TrackBatchResult": "TrackBatchResult", "TrackBatchItem": "TrackBatchItem",
+    "TrackBatchError": "TrackBatchError",
     "FinalizeLockResult": "FinalizeResult", "Balance": "Balance", "Entity": "Entity",
     "SpendCapStatus": "SpendCapStatus", "ProductSpendCap": "ProductSpendCap",
     "UsageAggregation": "UsageTimeline", "UsagePeriod": "UsagePeriod",

@@ -11,6 +11,7 @@ from django.contrib.auth.models import Permission
 from django.test import Client
 from django.urls import NoReverseMatch, reverse
 
+from billing.admin.customer_actions import ACTIONS
 from billing.models import Customer
 from cynco.models import Merchant, MerchantStaff
 from tests.billing.subscribing import CANCEL, customer, main_catalog, subscribe_paid
@@ -71,6 +72,8 @@ def object_urls(model_admin, row) -> list[str]:
         if "object_id" not in converters or not pattern.name:
             continue
         fills = [{"object_id": row.pk}]
+        if "action" in converters:  # the customer page's actions, every one of them
+            fills = [{"object_id": row.pk, "action": name} for name in ACTIONS]
         if "version_id" in converters:
             fills = [{"object_id": row.pk, "version_id": version} for version in versions]
         for kwargs in fills:
@@ -103,6 +106,8 @@ def test_staff_of_one_merchant_open_none_of_anothers_objects_by_any_admin_url():
             for url in object_urls(model_admin, row):
                 assert_nothing_of_other(client.get(url), url)
                 walked += 1
+                if "/actions/" in url:  # confirming an action is refused as well
+                    assert_nothing_of_other(client.post(url, {}), url)
                 if "/history/" in url and not url.rstrip("/").endswith("/history"):
                     # a revert through the history detail page is refused as well
                     assert_nothing_of_other(client.post(url, {}), url)

@@ -197,6 +197,10 @@ def test_a_merchants_day_answers_exactly_what_the_document_says(document, mercha
                                    "idempotencyKey": "openapi-1"})
     api.post("/api/v1/pay/track", {"customer": "user_1", "feature": "messages", "amount": 3,
                                    "idempotencyKey": "openapi-1"})
+    api.post("/api/v1/pay/track/batch", {"events": [
+        {"customer": "user_1", "feature": "messages", "idempotencyKey": "openapi-1"},
+        {"customer": "user_1", "feature": "messages", "amount": 2},
+        {"customer": "nobody", "feature": "messages"}]})
 
     program = data_of(api.post("/api/v1/pay/rewards", {"name": "Friends", "rewardType": "credit",
                                                        "rewardValue": 500}), 201)

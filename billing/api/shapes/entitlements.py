@@ -35,6 +35,29 @@ class TrackResultShape(s.Serializer):
     spendCapExceeded = s.BooleanField()
 
 
+class TrackBatchErrorShape(s.Serializer):
+    """The error /track would have answered for this event (its code, message, details)."""
+
+    code = s.CharField()
+    message = s.CharField()
+    details = s.ListField(child=s.DictField())
+
+
+class TrackBatchItemShape(s.Serializer):
+    """One event's answer: `accepted` (recorded), `duplicate` (its idempotencyKey was already
+    recorded for the customer), `denied` (the spend cap: nothing written) or `error`.
+    `balance` (after the event; null when unlimited) for all but `error`."""
+
+    index = s.IntegerField(help_text="The event's position in `events`, from 0.")
+    status = s.ChoiceField(choices=["accepted", "duplicate", "denied", "error"])
+    balance = usage_number(allow_null=True, required=False)
+    error = TrackBatchErrorShape(required=False)
+
+
+class TrackBatchResultShape(s.Serializer):
+    results = TrackBatchItemShape(many=True, help_text="One per event, in their order.")
+
+
 class FinalizeResultShape(s.Serializer):
     success = s.BooleanField()
     adjusted = usage_number(help_text="Reserved minus used (negative when more was used).")

@@ -14,13 +14,15 @@ from cynco_billing.inputs import (
     Lock,
     PriceInput,
     TierInput,
+    TrackEvent,
 )
+from cynco_billing.track_buffer import TrackBuffer
 from cynco_billing.webhooks import WebhookVerificationError, sign_webhook_payload, verify_webhook
 
 __version__ = VERSION
 __all__ = [
     "AsyncCyncoBilling", "AttachItem", "CarryOver", "CyncoBilling", "CyncoBillingError",
     "ErrorDetail", "FeatureInput", "FeatureQuantity", "InlineCustomer", "Lock", "NOT_GIVEN",
-    "Page", "PriceInput", "RetryPolicy", "TierInput", "WebhookVerificationError",
+    "Page", "PriceInput", "RetryPolicy", "TierInput", "TrackBuffer", "TrackEvent", "WebhookVerificationError",
     "sign_webhook_payload", "verify_webhook",
 ]

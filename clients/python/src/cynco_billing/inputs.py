@@ -87,6 +87,28 @@ class Lock(Input):
         return body
 
 
+class TrackEvent(Input):
+    """One event of `track_batch`: `track`'s arguments, and `timestamp` (when it happened;
+    validated by the server, usage counts when it arrives)."""
+
+    customer: str
+    feature: str
+    amount: Number | None = None
+    entity_id: str | None = None
+    idempotency_key: str | None = None
+    metadata: dict[str, Any] | None = None
+    timestamp: datetime | None = None
+
+    def wire(self) -> dict[str, Any]:
+        body = super().wire()
+        if self.timestamp is not None:
+            stamp = self.timestamp
+            if stamp.tzinfo is None:
+                stamp = stamp.replace(tzinfo=timezone.utc)
+            body["timestamp"] = stamp.isoformat()
+        return body
+
+
 class AttachItem(Input):
     """One product of a `multi_attach`."""
 

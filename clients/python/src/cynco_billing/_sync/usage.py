@@ -22,6 +22,7 @@ from cynco_billing.inputs import (
     InlineCustomer,
     Lock,
     Number,
+    TrackEvent,
     wire_many,
     wire_one,
 )
@@ -33,6 +34,7 @@ from cynco_billing.models import (
     FinalizeLockResult,
     ProductSpendCap,
     SpendCapStatus,
+    TrackBatchResult,
     TrackResult,
     UsageAggregation,
 )
@@ -107,6 +109,21 @@ class SyncUsageApi(SyncHttp):
         body = compact(customer=customer, feature=feature, amount=amount, entityId=entity_id,
                        idempotencyKey=changing(idempotency_key), metadata=metadata)
         return self._one(TrackResult, Call("POST", "/api/v1/pay/track", body=body))
+
+    def track_batch(
+        self, events: Iterable[TrackEvent | Mapping[str, Any]],
+    ) -> TrackBatchResult:
+        """Record up to 1,000 events in one request (`POST /track/batch`), each by `track`'s
+        rules, in order; `results[i]` answers event i (status accepted, duplicate, denied or
+        error: one bad event does not stop the others). Each event without an
+        `idempotency_key` gets a new one, so a retried batch never counts an event twice."""
+        wired = []
+        for event in events:
+            body = wire_one(event, TrackEvent)
+            body["idempotencyKey"] = changing(body.get("idempotencyKey"))
+            wired.append(body)
+        return self._one(TrackBatchResult, Call("POST", "/api/v1/pay/track/batch",
+                                                       body={"events": wired}))
 
     def cancel(
         self, customer: str, *, product: str | None = None, immediate: bool | None = None,

@@ -40,6 +40,29 @@ class TrackResult(Model):
     spend_cap_exceeded: bool = False
 
 
+class TrackBatchError(Model):
+    """What `track` would have raised for this event: its code, message and details."""
+
+    code: str
+    message: str
+    details: list[dict[str, Any]] = []
+
+
+class TrackBatchItem(Model):
+    """One event's answer, by `index` in the batch: `status` accepted (recorded), duplicate
+    (its idempotency key was recorded before), denied (the spend cap refused it) or error
+    (`error` says why); `balance` after it, except for errors (None when unlimited)."""
+
+    index: int
+    status: str
+    balance: Decimal | None = None
+    error: TrackBatchError | None = None
+
+
+class TrackBatchResult(Model):
+    results: list[TrackBatchItem]
+
+
 class FinalizeLockResult(Model):
     """`adjusted`: what was reserved minus what was used (negative when more was used)."""
 

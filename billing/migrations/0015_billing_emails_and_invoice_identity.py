@@ -12,7 +12,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('billing', '0012_unapplied_payments_and_checkout_claims'),
+        ('billing', '0014_balance_without_redundant_indexes'),
         ('cynco', '0003_merchant_rate_limits'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
