@@ -40,7 +40,8 @@ AREAS = {
     "entities": "Entitlements", "spend-caps": "Entitlements", "events": "Entitlements",
     "customers": "Customers",
     "products": "Catalog", "plans": "Catalog", "components": "Catalog",
-    "invoices": "Invoices", "coupons": "Coupons", "rewards": "Rewards", "webhooks": "Webhooks",
+    "invoices": "Invoices", "credit-notes": "Invoices", "coupons": "Coupons",
+    "rewards": "Rewards", "webhooks": "Webhooks",
     "api-keys": "API keys", "analytics": "Analytics", "portal": "Portal", "audit": "Audit",
     "test": "Test helpers",
 }
