@@ -188,3 +188,58 @@ class ReconciliationRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.started_at:%Y-%m-%d %H:%M} {'clean' if self.ok else 'DIFFERENCES'}"
+
+
+def new_books_id() -> str:
+    return new_id("lbooks")
+
+
+def new_period_event_id() -> str:
+    return new_id("lper")
+
+
+class Books(TenantModel):
+    """The books of one merchant environment: the day they were opened and the last day of the
+    last closed month. The database refuses an entry dated before `opened_on`, or on or before
+    `closed_through` (migration 0005); a correction after a close is posted in the open period.
+    """
+
+    id = models.CharField(primary_key=True, max_length=40, default=new_books_id, editable=False)
+    opened_on = models.DateField()
+    closed_through = models.DateField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "books"
+        constraints = [
+            models.UniqueConstraint(fields=["merchant", "environment"], name="ledger_books_once"),
+        ]
+
+    def __str__(self) -> str:
+        closed = f"closed through {self.closed_through}" if self.closed_through else "none closed"
+        return f"books opened {self.opened_on}, {closed}"
+
+
+class PeriodAction(models.TextChoices):
+    CLOSE = "close"
+    REOPEN = "reopen"
+
+
+class PeriodEvent(TenantModel):
+    """One close or reopen of a month of the books, by whom and when (the audit of periods)."""
+
+    id = models.CharField(
+        primary_key=True, max_length=40, default=new_period_event_id, editable=False
+    )
+    action = models.CharField(max_length=6, choices=PeriodAction.choices)
+    month = models.DateField()  # its first day
+    closed_through_before = models.DateField(null=True, blank=True)
+    closed_through_after = models.DateField(null=True, blank=True)
+    by = models.CharField(max_length=150)
+    reason = models.CharField(max_length=500, blank=True, default="")
+    at = models.DateTimeField()  # wall time
+
+    class Meta:
+        ordering = ["-at"]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.month:%Y-%m} by {self.by}"
