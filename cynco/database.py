@@ -128,7 +128,7 @@ def prepare_roles(superuser_url: str, *, hand_over: bool) -> None:
                 continue
             try:
                 conn.execute(sql.SQL("CREATE ROLE {} " + options).format(sql.Identifier(role)))
-            except errors.DuplicateObject:
+            except (errors.DuplicateObject, errors.UniqueViolation):
                 pass  # another process created it first
         if not hand_over:
             return

@@ -1,9 +1,12 @@
 """The general ledger: chart of accounts, journal entries and their lines, reconciliation runs.
 
-The rules that keep the books right live in PostgreSQL as well as here (migration 0002): every
-entry balances per currency at commit (a deferred constraint trigger), posted entries and lines
-are never updated or deleted (a correction is a reversing entry), each line is a debit or a
-credit, never both, and lines are added only in the transaction that posts their entry.
+The rules that keep the books right live in PostgreSQL as well as here (migrations 0002, 0004,
+0005; docs/accounting.md "What the database enforces"): every entry balances per currency and
+is of one merchant environment and one currency at commit (deferred constraint triggers), posted
+entries and lines are never updated or deleted (a correction is a reversing entry), each line is
+a debit or a credit, never both, on a leaf account, lines are added only in the transaction
+that posts their entry, an account with lines keeps its identity, and no entry is dated before
+its books were opened or in a closed month.
 """
 
 from __future__ import annotations

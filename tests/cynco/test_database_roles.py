@@ -54,3 +54,40 @@ def test_the_application_role_cannot_get_past_the_guards(statement):
         with transaction.atomic():
             _fetch(statement.replace("cynco_app", APP_ROLE).replace("cynco_owner", OWNER_ROLE)
                    + "; SELECT 1")
+
+
+def test_a_database_a_superuser_made_is_handed_to_the_owner_role():
+    # `make run` on an embedded database from before the roles: its tables, sequences and
+    # functions are the superuser's until prepare_roles hands them over.
+    import psycopg
+    from urllib.parse import urlsplit, urlunsplit
+
+    from cynco.database import prepare_roles, resolve_superuser_url
+
+    superuser = resolve_superuser_url(prefer_local=True)
+    name = f"{settings.DATABASES['default']['NAME']}_handover"
+    admin = urlunsplit(urlsplit(superuser)._replace(path="/postgres"))
+    target = urlunsplit(urlsplit(superuser)._replace(path=f"/{name}"))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        with psycopg.connect(target, autocommit=True) as conn:
+            conn.execute("CREATE TABLE old_rows (id serial PRIMARY KEY, n int)")
+            conn.execute("CREATE FUNCTION old_fn() RETURNS int LANGUAGE sql AS 'SELECT 1'")
+        prepare_roles(target, hand_over=True)
+        with psycopg.connect(target, autocommit=True) as conn:
+            owners = {row[0] for row in conn.execute(
+                "SELECT pg_get_userbyid(relowner) FROM pg_class WHERE relname IN"
+                " ('old_rows', 'old_rows_id_seq') UNION SELECT pg_get_userbyid(proowner)"
+                " FROM pg_proc WHERE proname = 'old_fn' UNION SELECT pg_get_userbyid(datdba)"
+                " FROM pg_database WHERE datname = current_database()")}
+            assert owners == {OWNER_ROLE}
+            grants = conn.execute(
+                "SELECT has_table_privilege(%s, 'old_rows', 'INSERT'),"
+                " has_table_privilege(%s, 'old_rows', 'TRUNCATE')", [APP_ROLE, APP_ROLE]
+            ).fetchone()
+            assert grants == (True, False)
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
