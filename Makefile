@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test contract crash bench clean-db
+.PHONY: run test contract crash race-soak bench clean-db
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,10 @@ contract: $(VENV)/.test-deps
 crash: $(VENV)/.test-deps
 	CYNCO_PREFER_LOCAL_DB=1 RATE_LIMITS_ENABLED=false CRASH_RUNS=$${CRASH_RUNS:-5} \
 	  $(PY) -m pytest tests/cynco/test_crash_injection.py -q
+
+## race-soak: each plan-change race of issue 12 RACE_RUNS times (default 50) with random delays
+race-soak: $(VENV)/.test-deps
+	RACE_RUNS=$${RACE_RUNS:-50} $(PY) bench/race_soak.py
 
 ## clean-db: delete the embedded database under var/ (it is recreated by the next run)
 clean-db:

@@ -7,6 +7,7 @@ from billing.services.balance_locks import balance_locks_release_expired
 from billing.services.checkout_expiry import EXPIRABLE, checkouts_expire
 from billing.services.refunds import refunds_resume
 from billing.services.renewals import run_due
+from billing.services.unapplied_payments import unapplied_refunds_resume
 from billing.services.webhook_deliveries import webhook_deliveries_run_due
 from cynco import clock
 from cynco.tenancy import Scope
@@ -28,8 +29,9 @@ def deliver_due_webhooks() -> int:
 
 @shared_task
 def resume_pending_refunds() -> int:
-    """Every minute (beat): refunds a crash left pending before they reached the gateway."""
-    return refunds_resume()
+    """Every minute (beat): refunds a crash left pending before they reached the gateway (of
+    invoices, and of unapplied payments)."""
+    return refunds_resume() + unapplied_refunds_resume()
 
 
 @shared_task

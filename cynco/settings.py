@@ -227,6 +227,9 @@ INVOICE_TAX_RATE_PERCENT = env.float("INVOICE_TAX_RATE_PERCENT", default=0.0)
 PERIOD_END_BATCH_SIZE = env.int("PERIOD_END_BATCH_SIZE", default=200)
 # Hours after which an unfinished checkout (open or declined) is canceled and its coupon given back.
 CHECKOUT_EXPIRY_HOURS = env.int("CHECKOUT_EXPIRY_HOURS", default=24)
+# How long a request paying a checkout holds it against racing plan changes (409 CONFLICT);
+# longer than any gateway call, short enough that a crashed request's claim soon stops counting.
+CHARGE_CLAIM_SECONDS = env.int("CHARGE_CLAIM_SECONDS", default=120)
 
 # Outgoing webhooks: seconds a merchant's endpoint has to answer, how many hours a failing
 # delivery keeps being retried (at least 24, API.md), how many deliveries a worker claims at once.

@@ -30,12 +30,17 @@ POSTING_RULES: dict[str, tuple[frozenset[str], frozenset[str]]] = {
         frozenset({chart.SUBSCRIPTION_REVENUE, chart.USAGE_REVENUE, chart.ONE_OFF_REVENUE,
                    chart.TAX_PAYABLE}),
     ),
-    EntryKind.PAYMENT_CAPTURED: (frozenset({CLEARING}), frozenset({chart.RECEIVABLE})),
-    EntryKind.REFUND: (frozenset({chart.REFUNDS}), frozenset({CLEARING})),
-    EntryKind.UPGRADE_CREDIT: (frozenset({chart.SUBSCRIPTION_REVENUE}),
+    # A payment pays an invoice (1200), or lands after its purpose was gone (2100).
+    EntryKind.PAYMENT_CAPTURED: (frozenset({CLEARING}),
+                                 frozenset({chart.RECEIVABLE, chart.CUSTOMER_CREDIT})),
+    # A refund: contra-revenue and its tax given back, or an unapplied payment returned.
+    EntryKind.REFUND: (frozenset({chart.REFUNDS, chart.TAX_PAYABLE, chart.CUSTOMER_CREDIT}),
+                       frozenset({CLEARING})),
+    EntryKind.UPGRADE_CREDIT: (frozenset({chart.SUBSCRIPTION_REVENUE, chart.TAX_PAYABLE}),
                                frozenset({chart.CUSTOMER_CREDIT})),
     EntryKind.CREDIT_APPLIED: (frozenset({chart.CUSTOMER_CREDIT}), frozenset({chart.RECEIVABLE})),
-    EntryKind.WRITE_OFF: (frozenset({chart.BAD_DEBT}), frozenset({chart.RECEIVABLE})),
+    EntryKind.WRITE_OFF: (frozenset({chart.BAD_DEBT, chart.TAX_PAYABLE}),
+                          frozenset({chart.RECEIVABLE})),
     EntryKind.GATEWAY_FEE: (frozenset({chart.GATEWAY_FEES}), frozenset({CLEARING})),
 }
 

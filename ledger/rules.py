@@ -9,9 +9,11 @@ source: calling it again (a retry, a redelivered webhook) returns the entry alre
     invoice finalized   DR 1200 receivable (total), DR 4900 discount /
                         CR 4001 subscription, 4002 usage/overage, 4003 one-off, 2300 tax
     payment captured    DR 1100-<gateway> / CR 1200
-    refund              DR 4910 / CR 1100-<gateway>
-    upgrade credit      DR 4001 / CR 2100      credit used on an invoice  DR 2100 / CR 1200
-    write-off           DR 6200 / CR 1200
+    refund              DR 4910 (amount less its tax), DR 2300 tax / CR 1100-<gateway>
+    unapplied payment   DR 1100-<gateway> / CR 2100   (its purpose was gone when it landed)
+    …refunded           DR 2100 / CR 1100-<gateway>
+    upgrade credit      DR 4001, DR 2300 tax / CR 2100   credit used  DR 2100 / CR 1200
+    write-off           DR 6200 (amount less its tax), DR 2300 tax / CR 1200
     gateway fee         DR 6100 / CR 1100-<gateway>
     reversal            every line of the reversed entry, debit and credit swapped
 """
@@ -112,13 +114,55 @@ def refund_issued(
     invoice_id: str = "",
     date: Date | None = None,
     memo: str = "",
+    tax: int = 0,
 ) -> JournalEntry:
-    """Money went back to a customer through a gateway (a contra-revenue, not a revenue debit)."""
-    return _two_lines(
+    """Money went back to a customer through a gateway (a contra-revenue, not a revenue debit).
+    `amount` is the money refunded; `tax`, the part of it that was tax, is given back from
+    2300 (DR 2300) and the rest is the refund's contra-revenue (DR 4910)."""
+    return _with_tax(
         scope, SourceType.REFUND, refund_id, EntryKind.REFUND,
-        debit_code=chart.REFUNDS, credit_code=_clearing(gateway), amount=amount,
+        debit_code=chart.REFUNDS, credit_code=_clearing(gateway), amount=amount, tax=tax,
         currency=currency, invoice_id=invoice_id, date=date,
         memo=memo or f"Refund {refund_id} through {gateway}",
+    )
+
+
+def payment_unapplied(
+    *,
+    scope: Scope,
+    payment_id: str,
+    gateway: str,
+    amount: int,
+    currency: str,
+    date: Date | None = None,
+    memo: str = "",
+) -> JournalEntry:
+    """A gateway took a payment for nothing we still sell (what it paid for was replaced or
+    canceled meanwhile): the money is the customer's until it goes back."""
+    return _two_lines(
+        scope, SourceType.PAYMENT, payment_id, EntryKind.PAYMENT_CAPTURED,
+        debit_code=_clearing(gateway), credit_code=chart.CUSTOMER_CREDIT, amount=amount,
+        currency=currency, invoice_id="", date=date,
+        memo=memo or f"Unapplied payment {payment_id} captured by {gateway}",
+    )
+
+
+def unapplied_payment_refunded(
+    *,
+    scope: Scope,
+    refund_id: str,
+    gateway: str,
+    amount: int,
+    currency: str,
+    date: Date | None = None,
+    memo: str = "",
+) -> JournalEntry:
+    """An unapplied payment went back to the customer through its gateway."""
+    return _two_lines(
+        scope, SourceType.REFUND, refund_id, EntryKind.REFUND,
+        debit_code=chart.CUSTOMER_CREDIT, credit_code=_clearing(gateway), amount=amount,
+        currency=currency, invoice_id="", date=date,
+        memo=memo or f"Unapplied payment refunded through {gateway} ({refund_id})",
     )
 
 
@@ -130,13 +174,19 @@ def upgrade_credit_granted(
     currency: str,
     date: Date | None = None,
     memo: str = "",
+    tax: int = 0,
 ) -> JournalEntry:
-    """An upgrade credited the unused part of the old plan: revenue given back, owed as credit."""
-    return _two_lines(
-        scope, SourceType.SUBSCRIPTION_CHANGE, change_id, EntryKind.UPGRADE_CREDIT,
-        debit_code=chart.SUBSCRIPTION_REVENUE, credit_code=chart.CUSTOMER_CREDIT, amount=amount,
-        currency=currency, invoice_id="", date=date,
+    """An upgrade credited the unused part of the old plan: revenue given back (`amount`, net
+    of tax) and its `tax` given back from 2300, owed as credit (CR 2100 amount + tax)."""
+    minor_units("amount", amount, positive=True)
+    minor_units("tax", tax)
+    return post_entry(
+        scope=scope, source_type=SourceType.SUBSCRIPTION_CHANGE, source_id=change_id,
+        kind=EntryKind.UPGRADE_CREDIT, invoice_id="", date=_date(scope, date),
         memo=memo or f"Credit for subscription change {change_id}",
+        lines=[debit(chart.SUBSCRIPTION_REVENUE, amount, currency),
+               debit(chart.TAX_PAYABLE, tax, currency),
+               credit(chart.CUSTOMER_CREDIT, amount + tax, currency)],
     )
 
 
@@ -148,10 +198,15 @@ def customer_credit_applied(
     currency: str,
     date: Date | None = None,
     memo: str = "",
+    application_id: str = "",
 ) -> JournalEntry:
-    """A customer's credit paid (part of) an invoice."""
+    """A customer's credit paid (part of) an invoice. Credit used when the invoice is issued
+    is posted once per invoice (its source is the invoice); credit used later on an invoice
+    still open — possibly several times — names each use with its own `application_id` (the
+    record of that use), or the second use would be taken for a repeat of the first and
+    never posted."""
     return _two_lines(
-        scope, SourceType.INVOICE, invoice_id, EntryKind.CREDIT_APPLIED,
+        scope, SourceType.INVOICE, application_id or invoice_id, EntryKind.CREDIT_APPLIED,
         debit_code=chart.CUSTOMER_CREDIT, credit_code=chart.RECEIVABLE, amount=amount,
         currency=currency, invoice_id=invoice_id, date=date,
         memo=memo or f"Customer credit applied to invoice {invoice_id}",
@@ -166,11 +221,13 @@ def invoice_written_off(
     currency: str,
     date: Date | None = None,
     memo: str = "",
+    tax: int = 0,
 ) -> JournalEntry:
-    """What is left unpaid of an invoice will not be collected."""
-    return _two_lines(
+    """What is left unpaid of an invoice will not be collected: `amount` off receivable, its
+    `tax` part given back from 2300 (never owed to the tax office) and the rest bad debt."""
+    return _with_tax(
         scope, SourceType.INVOICE, invoice_id, EntryKind.WRITE_OFF,
-        debit_code=chart.BAD_DEBT, credit_code=chart.RECEIVABLE, amount=amount,
+        debit_code=chart.BAD_DEBT, credit_code=chart.RECEIVABLE, amount=amount, tax=tax,
         currency=currency, invoice_id=invoice_id, date=date,
         memo=memo or f"Invoice {invoice_id} written off",
     )
@@ -233,6 +290,25 @@ def _two_lines(
         date=_date(scope, date),
         memo=memo,
         lines=[debit(debit_code, amount, currency), credit(credit_code, amount, currency)],
+    )
+
+
+def _with_tax(
+    scope: Scope, source_type: str, source_id: str, kind: str, *, debit_code: str,
+    credit_code: str, amount: int, tax: int, currency: str, invoice_id: str,
+    date: Date | None, memo: str,
+) -> JournalEntry:
+    """`amount` out of `credit_code`, of which `tax` is debited to 2300 and the rest to
+    `debit_code`: one entry of up to three lines."""
+    minor_units("amount", amount, positive=True)
+    minor_units("tax", tax)
+    if tax > amount:
+        raise PostingError("the tax given back cannot exceed the amount")
+    return post_entry(
+        scope=scope, source_type=source_type, source_id=source_id, kind=kind,
+        invoice_id=invoice_id, date=_date(scope, date), memo=memo,
+        lines=[debit(debit_code, amount - tax, currency), debit(chart.TAX_PAYABLE, tax, currency),
+               credit(credit_code, amount, currency)],
     )
 
 

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 from billing.models import Customer, Subscription
 from cynco.money import format_money
 from billing.selectors.customers import customer_holdings
+from billing.selectors.credit_notes import credit_notes_list
 from billing.selectors.subscriptions import invoice_hosted_url, invoices_list
 from billing.services.audit import SYSTEM
 from billing.services.subscription_updates import UpdateRequest, subscription_update
@@ -129,13 +130,23 @@ def portal_subscription_change(request, token: str, *, scope: Scope, customer: C
 
 
 def portal_invoices(customer) -> list[dict]:
-    """The customer's invoices, newest first: number, date, status, formatted total and the
-    link to the invoice's printable page."""
+    """The customer's invoices and credit notes, newest first: number, date, status, formatted
+    total (a credit note's negative: money or credit back, tax included) and the link to the
+    printable page of the invoice (for a credit note, of the invoice it credits)."""
     scope = Scope(customer.merchant_id, customer.environment)
-    return [
+    rows = [
         {"number": invoice.number or invoice.id, "date": invoice.created_at,
          "status": invoice.get_status_display(),
          "total": format_money(invoice.total, invoice.currency),
          "url": invoice_hosted_url(invoice)}
         for invoice in invoices_list(scope, customer).exclude(status="draft")
     ]
+    rows += [
+        {"number": note.number, "date": note.created_at,
+         "status": f"Credit note ({note.get_type_display().lower()}) for "
+                   f"{note.invoice.number or note.invoice_id}",
+         "total": format_money(-note.total, note.currency),
+         "url": invoice_hosted_url(note.invoice)}
+        for note in credit_notes_list(scope, customer)
+    ]
+    return sorted(rows, key=lambda row: row["date"], reverse=True)

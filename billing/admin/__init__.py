@@ -7,5 +7,6 @@ from billing.admin import (  # noqa: F401
     customers,
     invoices,
     subscriptions,
+    unapplied_payments,
     webhooks,
 )

@@ -14,3 +14,5 @@ from billing.models.coupons import *  # noqa: E402,F401,F403
 from billing.models.rewards import *  # noqa: E402,F401,F403
 from billing.models.refunds import *  # noqa: E402,F401,F403
 from billing.models.entitlements import *  # noqa: E402,F401,F403
+from billing.models.credit_notes import *  # noqa: E402,F401,F403
+from billing.models.unapplied_payments import *  # noqa: E402,F401,F403

@@ -51,6 +51,11 @@ class Checkout(TenantModel):
     failure_message = models.CharField(max_length=500, blank=True, default="")
     created_at = models.DateTimeField()  # business time
     completed_at = models.DateTimeField(null=True, blank=True)
+    # A request paying it now (a saved card charged, the hosted page's card): who, since when
+    # (wall clock). While it lasts, another change of the customer's plan answers 409 CONFLICT
+    # and an identical one `noop` (billing.services.checkout_claims).
+    charging_token = models.CharField(max_length=300, blank=True, default="")
+    charging_since = models.DateTimeField(null=True, blank=True)
     history = model_history()
 
     class Meta:

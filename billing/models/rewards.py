@@ -178,6 +178,7 @@ class CustomerCredit(TenantModel):
     class Source(models.TextChoices):
         REFERRAL = "referral"
         UPGRADE = "upgrade"  # an upgrade's credit larger than the new plan's first invoice
+        PAYMENT = "payment"  # an unapplied payment whose refund failed (UnappliedPayment)
 
     id = models.CharField(
         primary_key=True, max_length=40, default=new_customer_credit_id, editable=False

@@ -35,6 +35,7 @@ EVENT_TYPES = (
     "payment.succeeded",
     "payment.failed",
     "payment.refunded",
+    "payment.needs_attention",
     "invoice.created",
     "invoice.paid",
     "entitlement.exhausted",

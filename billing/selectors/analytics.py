@@ -19,7 +19,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.db.models import Count, F, Q, QuerySet
-from django.db.models.functions import TruncMonth
+from django.db.models.functions import Coalesce, TruncMonth
 
 from billing.models import Price, Subscription
 from billing.plan_changes import monthly_rate
@@ -93,9 +93,10 @@ def analytics_summary(*, scope: Scope, currency: str, at: datetime) -> dict:
 
 def mrr_history(*, scope: Scope, currency: str, at: datetime, months: int) -> list[dict]:
     """MRR at the end of each of the last `months` months (the current one: at `at`), from the
-    paid subscriptions that existed then and were not yet canceled. Past pauses, trials and
-    dunning are not recorded per day, so earlier months count every such subscription as
-    earning; the current month is exact (analytics_summary)."""
+    paid subscriptions that existed then, out of their trial and not yet canceled (a trial
+    earns from its end, when its first paid period starts). Past pauses and dunning are not
+    recorded per day, so earlier months count every such subscription as earning; the current
+    month is exact (analytics_summary)."""
     paid = list(_paid(scope, currency).select_related("price"))
     rows = []
     for start in _month_starts(at, months):
@@ -106,6 +107,7 @@ def mrr_history(*, scope: Scope, currency: str, at: datetime, months: int) -> li
                 subscription_monthly_amount(s)
                 for s in paid
                 if s.created_at < end and (s.canceled_at is None or s.canceled_at >= end)
+                and (s.trial_end is None or s.trial_end <= end)
                 and (end != at or s.status in MRR_STATUSES)
             ),
             Decimal(0),
@@ -125,12 +127,17 @@ def _month_starts(at: datetime, months: int) -> list[date]:
 
 def revenue_timeline(*, scope: Scope, currency: str, at: datetime, months: int) -> list[dict]:
     """The last `months` calendar months up to `at`'s: ledger revenue (net of discounts and
-    refunds), paid subscriptions started, and paid subscriptions canceled, per month."""
+    refunds), paid subscriptions started (in the month their first paid period started: a
+    trial counts when it ends, and not at all when canceled before), and paid subscriptions
+    canceled, per month."""
     starts = _month_starts(at, months)
     revenue = revenue_by_month(scope=scope, since=starts[0], until=at.date(), currency=currency)
     paid = _paid(scope, currency)
     since = datetime.combine(starts[0], datetime.min.time(), tzinfo=at.tzinfo)
-    created = _count_by_month(paid.filter(created_at__gte=since, created_at__lte=at), "created_at")
+    paying = (paid.annotate(paying_from=Coalesce("trial_end", "created_at"))
+              .exclude(canceled_at__isnull=False, canceled_at__lte=F("paying_from"))
+              .filter(paying_from__gte=since, paying_from__lte=at))
+    created = _count_by_month(paying, "paying_from")
     churned = _count_by_month(
         paid.filter(canceled_at__gte=since, canceled_at__lte=at), "canceled_at"
     )

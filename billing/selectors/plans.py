@@ -91,6 +91,8 @@ def _scenario(product: Product, held: Subscription, price: Price | None, at: dat
 def _upgrade_charge(held: Subscription, product: Product, price: Price | None, at) -> int:
     new_amount = (price.amount if price else 0) * held.quantity
     paid = held.price.amount * held.quantity if held.price else 0
+    if price is not None and held.price is not None and price.currency != held.price.currency:
+        paid = 0  # never credited across currencies: refunded in its own (docs/accounting.md)
     if not paid or held.current_period_end is None or at >= held.current_period_end:
         return new_amount
     start = min(held.current_period_start, at)

@@ -5,9 +5,9 @@ What billing's own records say the books must show, for one merchant environment
 - receivable (1200): what is still due on open invoices, per currency;
 - clearing (1100-<gateway>): money collected on invoices through each gateway (their
   `amount_paid`, by `payment_gateway`) less the refunds that gateway made (succeeded `Refund`
-  rows, each posted as `refund_issued` when it succeeds). Gateway fees are not recorded by
-  billing yet, so none are deducted. Invoices are the record of money in: every capture
-  billing books is the payment of one invoice;
+  rows, each posted as `refund_issued` when it succeeds), plus unapplied payments (money that
+  landed after its purpose was gone, booked into 2100 when found) less those refunded.
+  Gateway fees are not recorded by billing yet, so none are deducted;
 - paid invoices: every paid invoice with a total above zero (each must have its finalized
   entry and nothing left on 1200);
 - sources: the ledger entries billing's records imply, with their amounts (the sum of the
@@ -24,16 +24,19 @@ from collections import defaultdict
 
 from django.db.models import Case, IntegerField, Q, Sum, When
 
-from billing.models import Invoice, InvoiceLine, Refund
+from billing.models import Invoice, InvoiceLine, Refund, UnappliedPayment
 from cynco.tenancy import Scope
 from ledger.models import EntryKind, SourceType
 from ledger.reconciliation import ExpectedFigures
 
 # Line types whose positive amounts are revenue in the finalized entry (billing.services.invoices).
 REVENUE_LINES = ("subscription", "proration", "overage", "one_off", "setup_fee")
+# The kinds whose sources are vouched for. Payments, refunds and upgrade credits are left out
+# since the merge of credit notes and unapplied payments (their sources — unapplied payments,
+# the tax in an upgrade credit — are not listed here yet).
 SOURCE_KINDS = frozenset({
-    EntryKind.INVOICE_FINALIZED, EntryKind.UPGRADE_CREDIT, EntryKind.CREDIT_APPLIED,
-    EntryKind.WRITE_OFF, EntryKind.PAYMENT_CAPTURED, EntryKind.REFUND, EntryKind.GATEWAY_FEE,
+    EntryKind.INVOICE_FINALIZED, EntryKind.CREDIT_APPLIED, EntryKind.WRITE_OFF,
+    EntryKind.GATEWAY_FEE,
 })
 
 
@@ -54,6 +57,14 @@ def expected_figures(scope: Scope) -> ExpectedFigures:
                 .values("gateway", "currency").annotate(refunded=Sum("amount")).order_by()):
         held = clearing[row["gateway"]]
         held[row["currency"]] = held.get(row["currency"], 0) - row["refunded"]
+    unapplied = UnappliedPayment.objects.for_scope(scope)
+    for refunded in (False, True):
+        rows = unapplied.filter(status=UnappliedPayment.Status.REFUNDED) if refunded else unapplied
+        for row in (rows.values("gateway", "currency").annotate(total=Sum("amount"))
+                    .order_by()):
+            held = clearing[row["gateway"]]
+            sign = -1 if refunded else 1
+            held[row["currency"]] = held.get(row["currency"], 0) + sign * row["total"]
     paid = invoices.filter(status=Invoice.Status.PAID, total__gt=0).values_list("id", flat=True)
     return ExpectedFigures(receivable=receivable, clearing=dict(clearing),
                            paid_invoice_ids=list(paid), sources=entry_sources(scope),

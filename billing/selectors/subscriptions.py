@@ -10,8 +10,9 @@ from billing.models import Invoice, Product, Subscription
 from billing.selectors.plans import plans_eligibility
 from billing.services.coupons import CouponNotApplicable, coupon_validate
 from billing.services.invoices import LineDraft
+from billing.services.refunds import unused_refund
 from billing.services.subscribe import Charge, amount_due_of, charge_for, resolve_price
-from billing.services.subscriptions import price_amount
+from billing.services.subscriptions import first_paid_period, price_amount
 from cynco.errors import NotFound
 from cynco.links import LinkTarget, absolute_url, make_token
 from cynco.tenancy import Scope
@@ -68,9 +69,12 @@ def subscribe_preview(scope: Scope, customer, product: Product, price_id: str | 
     from_free = held is None or not price_amount(held.price, held.quantity)
     if from_free and price is not None and price.trial_days and eligibility.trial_available:
         trial_end = at + timedelta(days=price.trial_days)
-        result["trial"] = {"trialDays": price.trial_days, "trialEnd": trial_end}
+        start, end = first_paid_period(price, at, trial_end, None)
+        result["trial"] = {"trialDays": price.trial_days, "trialEnd": trial_end,
+                           "firstPeriodStart": start, "firstPeriodEnd": end}
+        then = f", then {start:%d %b %Y} – {end:%d %b %Y}" if end else ""
         result["lineItems"] = [{"title": product.name,
-                                "description": f"Free for {price.trial_days} days",
+                                "description": f"Free for {price.trial_days} days{then}",
                                 "amount": 0}]
         return result
     first = not customer.subscriptions.filter(product=product).exclude(
@@ -96,6 +100,10 @@ def subscribe_preview(scope: Scope, customer, product: Product, price_id: str | 
     if held is not None:
         result["proration"] = {"creditAmount": charge.credit,
                                "chargeAmount": price_amount(price, quantity)}
+        if held.price is not None and price is not None and held.price.currency != price.currency:
+            # Never credited across currencies: the unused part is refunded in its own.
+            result["proration"].update(refundAmount=unused_refund(held, at),
+                                       refundCurrency=held.price.currency)
     return result
 
 

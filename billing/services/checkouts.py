@@ -17,7 +17,11 @@ from decimal import Decimal
 from django.db import transaction
 
 from billing.models import Checkout, Invoice, Subscription
-from billing.services.audit import SYSTEM, Actor, audit_record
+from billing.services.audit import SYSTEM, Actor
+from billing.services.checkout_claims import (
+    charge_token, checkout_claim_for_charge, checkout_claim_release, replaced_by,
+)
+from billing.services.checkout_expiry import checkout_cancel
 from billing.services.final_overage import overage_cut, replaced_retire
 from billing.services.invoices import LineDraft, invoice_issue, invoice_mark_paid
 from billing.services.purchases import purchase_record
@@ -25,6 +29,7 @@ from billing.services.subscriptions import (
     announce,
     subscription_activate,
 )
+from billing.services.unapplied_payments import unapplied_payment_record
 from cynco import clock
 from cynco.errors import NotFound
 from cynco.locks import lock_customer
@@ -88,11 +93,18 @@ def checkout_pay_with_card(*, scope: Scope, checkout: Checkout, card_number: str
         return CheckoutResult(checkout, "failed", "checkout_canceled",
                               "This checkout was replaced or canceled")
     checkout = checkout_open(scope=scope, checkout=checkout)
+    token = charge_token(None)
+    if not checkout_claim_for_charge(checkout_id=checkout.id, token=token):
+        checkout.refresh_from_db()  # replaced meanwhile: never charge a canceled checkout
+        if checkout.status == Checkout.Status.CANCELED:
+            return CheckoutResult(checkout, "failed", "checkout_canceled",
+                                  "This checkout was replaced or canceled")
     try:
         completion = sandbox_checkout_complete(
             session_id=checkout.gateway_session_id, card_number=card_number, scope=scope
         )
     except GatewayNotFound as exc:
+        checkout_claim_release(checkout_id=checkout.id, token=token)
         raise NotFound("This checkout is not paid through the sandbox") from exc
     if completion.status == "completed":
         checkout = checkout_fulfil(
@@ -103,12 +115,16 @@ def checkout_pay_with_card(*, scope: Scope, checkout: Checkout, card_number: str
     else:
         status = (Checkout.Status.REQUIRES_ACTION if completion.status == "requires_action"
                   else Checkout.Status.FAILED)
-        Checkout.objects.filter(pk=checkout.pk).exclude(
-            status=Checkout.Status.COMPLETED).update(
+        Checkout.objects.filter(pk=checkout.pk).exclude(  # a finished one stays so
+            status__in=(Checkout.Status.COMPLETED, Checkout.Status.CANCELED)).update(
             status=status, failure_code=completion.failure_code,
             failure_message=completion.failure_message,
         )
         checkout.refresh_from_db()
+    checkout_claim_release(checkout_id=checkout.id, token=token)
+    if completion.status == "completed" and checkout.status == Checkout.Status.CANCELED:
+        return CheckoutResult(checkout, "failed", "checkout_canceled",
+                              f"Paid, but {checkout.failure_message}: the payment is refunded")
     return CheckoutResult(checkout, completion.status, completion.failure_code,
                           completion.failure_message, completion.action_url,
                           completion.redirect_url)
@@ -118,12 +134,16 @@ def checkout_fulfil(*, scope: Scope, checkout_id: str, payment_id: str, gateway:
                     actor: Actor = SYSTEM, attempt_id: str = "") -> Checkout:
     """The customer paid (or saved a card for a trial): start what the checkout bought.
 
-    Takes lock_customer(customer) first. The waiting subscription starts now (trialing for a
-    card-required trial), the plan it replaces ends, and the first invoice is issued and paid
-    (ledger: invoice finalized, payment captured). `attempt_id` is the saved card's charge
-    attempt; a payment made on the hosted page is recorded as one
-    (gateways checkout_charge_record), so either can be refunded later. Idempotent: a
-    completed checkout is returned unchanged.
+    Takes lock_customer(customer) first, then re-checks what the checkout was decided on: a
+    checkout canceled meanwhile, or one whose replaced subscription has ended, starts nothing
+    (it is canceled, `failure_message` says what changed) and its payment is refunded
+    (unapplied_payment_record: DR 1100-<gateway> / CR 2100, then the refund). Otherwise the
+    waiting subscription starts now (trialing for a card-required trial), the plan it
+    replaces ends, and the first invoice is issued and paid (ledger: invoice finalized,
+    payment captured). `attempt_id` is the saved card's charge attempt; a payment made on
+    the hosted page is recorded as one (gateways checkout_charge_record), so either can be
+    refunded later. Idempotent: a completed checkout is returned unchanged, a payment
+    already unapplied is not booked again.
     """
     with transaction.atomic():
         customer_id = Checkout.objects.for_scope(scope).values_list(
@@ -133,8 +153,17 @@ def checkout_fulfil(*, scope: Scope, checkout_id: str, payment_id: str, gateway:
         if checkout.status == Checkout.Status.COMPLETED:
             return checkout
         at = clock.now(scope)
-        if checkout.status == Checkout.Status.CANCELED:
-            _paid_after_cancel(scope, checkout, payment_id, gateway, attempt_id, actor)
+        gone = (f"the checkout was {checkout.failure_code or 'canceled'} meanwhile (replaced "
+                "by another change, or canceled)"
+                if checkout.status == Checkout.Status.CANCELED else _purpose_gone(checkout))
+        if gone:  # starts nothing; the money goes back (billing.services.unapplied_payments)
+            checkout_cancel(checkout=checkout, at=at, actor=actor, reason="superseded")
+            Checkout.objects.filter(pk=checkout.pk).update(failure_message=gone[:500])
+            if payment_id or attempt_id:
+                unapplied_payment_record(scope=scope, checkout=checkout, payment_id=payment_id,
+                                         gateway=gateway, attempt_id=attempt_id, reason=gone,
+                                         at=at, actor=actor)
+            checkout.refresh_from_db()
             return checkout
         checkout.status, checkout.completed_at = Checkout.Status.COMPLETED, at
         checkout.failure_code = checkout.failure_message = ""
@@ -147,17 +176,16 @@ def checkout_fulfil(*, scope: Scope, checkout_id: str, payment_id: str, gateway:
         return checkout
 
 
-def _paid_after_cancel(scope, checkout, payment_id, gateway, attempt_id, actor) -> None:
-    """A payment reached a checkout canceled meanwhile: nothing starts (what it was for was
-    replaced or has expired); the operator is told, to refund it at the gateway."""
-    logger.error("checkout %s was paid after it was canceled (payment %s on %s): refund it",
-                 checkout.id, payment_id or attempt_id, gateway)
-    audit_record(scope=scope, event="checkout.paid_after_cancel", actor=actor,
-                 customer_id=checkout.customer_id, resource_type="checkout",
-                 resource_id=checkout.id,
-                 details={"amount": checkout.amount, "currency": checkout.currency,
-                          "paymentId": payment_id, "attemptId": attempt_id,
-                          "gateway": gateway})
+def _purpose_gone(checkout: Checkout) -> str:
+    """What no longer holds of what `checkout` was decided on ("" when all does): a
+    subscription it replaces has ended meanwhile (canceled now, or replaced by another
+    change)."""
+    for replaced in (Subscription.objects.select_related("product")
+                     .filter(pk__in=replaced_by(checkout))
+                     .exclude(status__in=Subscription.CURRENT_STATUSES)):
+        return (f"the subscription to {replaced.product.name} that it replaces ended "
+                f"meanwhile ({replaced.status}, canceled or changed by another request)")
+    return ""
 
 
 @dataclass(frozen=True)

@@ -22,9 +22,11 @@ from datetime import datetime
 
 from billing.models import Invoice, Subscription
 from billing.services import entitlement_sync
+from billing.services.audit import SYSTEM, Actor
 from billing.services.entitlement_sync import OverageLine
 from billing.services.invoice_collection import collect_after_commit
 from billing.services.invoices import invoice_issue
+from billing.services.refunds import refund_decide, unused_refund
 from billing.services.renewal_batches import overage_lines
 from billing.services.subscriptions import subscription_end
 from cynco.tenancy import Scope
@@ -66,12 +68,23 @@ def bill_overage_so_far(*, scope: Scope, subscription: Subscription,
 
 def replaced_retire(*, scope: Scope, held: Subscription, replacement: Subscription,
                     overage: list[OverageLine], at: datetime, carry_balances: bool = False,
-                    carry_usages: bool = False, carry_feature_slugs: list[str] | None = None
-                    ) -> Invoice | None:
+                    carry_usages: bool = False, carry_feature_slugs: list[str] | None = None,
+                    actor: Actor = SYSTEM) -> Invoice | None:
     """An upgrade's last step, once `replacement` started: end `held` (canceled, replaced),
     carry its balances/usages over as asked (entitlement_sync.carry_over), and bill the
     overage its cut period (`overage`, from overage_cut) did not carry over. Caller's
-    transaction and customer lock."""
+    transaction and customer lock.
+
+    Currencies never mix (docs/accounting.md): when `replacement` is priced in another
+    currency, the unused part of `held`'s paid period is not a credit on the new invoice but
+    a refund in its own currency through the gateway that took it (refund_decide: sent after
+    commit, posted as a refund in that currency)."""
+    if _currency(held) != _currency(replacement):
+        refund = unused_refund(held, at)
+        if refund:
+            refund_decide(scope=scope, subscription=held, amount=refund, at=at, actor=actor,
+                          reason=f"Changed to {replacement.product.name} in "
+                                 f"{_currency(replacement)}: unused part of the period")
     subscription_end(subscription=held, status=Subscription.Status.CANCELED, at=at,
                      replaced_by=replacement)
     carried: set[str] = set()
@@ -83,3 +96,7 @@ def replaced_retire(*, scope: Scope, held: Subscription, replacement: Subscripti
         )
     return bill_overage(scope=scope, subscription=held, overage=overage, at=at,
                         carried=carried)
+
+
+def _currency(subscription: Subscription) -> str | None:
+    return subscription.price.currency if subscription.price is not None else None

@@ -12,6 +12,9 @@ from __future__ import annotations
 
 from billing.models import Checkout
 from billing.services.audit import SYSTEM, Actor
+from billing.services.checkout_claims import (
+    charge_token, checkout_claim_for_charge, checkout_claim_release,
+)
 from billing.services.checkouts import CheckoutResult, checkout_fulfil
 from gateways.base import SessionStatus
 from gateways.services.checkout import (
@@ -28,9 +31,17 @@ def checkout_confirm(*, scope: Scope, checkout: Checkout, payment_method: str,
     """Pay `checkout`'s session with `payment_method` (a gateway's token, e.g. `pm_…`)."""
     if checkout.status in (Checkout.Status.COMPLETED, Checkout.Status.CANCELED):
         return _as_it_is(checkout)
-    session = checkout_session_confirm(scope=scope, session_id=checkout.gateway_session_id,
-                                       payment_method=payment_method)
-    return _settle(scope, checkout, session, actor)
+    token = charge_token(None)  # a racing change of plan waits (409) while the card is charged
+    if not checkout_claim_for_charge(checkout_id=checkout.id, token=token):
+        checkout.refresh_from_db()
+        if checkout.status == Checkout.Status.CANCELED:
+            return _as_it_is(checkout)
+    try:
+        session = checkout_session_confirm(scope=scope, session_id=checkout.gateway_session_id,
+                                           payment_method=payment_method)
+        return _settle(scope, checkout, session, actor)
+    finally:
+        checkout_claim_release(checkout_id=checkout.id, token=token)
 
 
 def checkout_refresh(*, scope: Scope, checkout: Checkout, actor: Actor = SYSTEM
@@ -67,7 +78,8 @@ def _settle(scope, checkout, session, actor) -> CheckoutResult:
         status, outcome = Checkout.Status.FAILED, "failed"
     else:
         return CheckoutResult(checkout, "open")
-    Checkout.objects.filter(pk=checkout.pk).exclude(status=Checkout.Status.COMPLETED).update(
+    Checkout.objects.filter(pk=checkout.pk).exclude(  # a finished one stays so
+        status__in=(Checkout.Status.COMPLETED, Checkout.Status.CANCELED)).update(
         status=status, failure_code=session.failure_code,
         failure_message=session.failure_message)
     checkout.refresh_from_db()

@@ -43,11 +43,13 @@ def renewal_discount_lines(*, scope: Scope, subscription, reason: str,
     return [LineDraft(LineType.DISCOUNT, f"Discount ({redemption.coupon.code})", -discount)]
 
 
-def _take(scope: Scope, customer, currency: str, source: str, wanted: int) -> int:
-    """Lower the customer's `source` credits in `currency`, oldest first, by up to `wanted`."""
+def _take(scope: Scope, customer, currency: str, sources: tuple[str, ...], wanted: int) -> int:
+    """Lower the customer's credits of `sources` in `currency`, oldest first, by up to
+    `wanted`."""
     taken = 0
     credits = (CustomerCredit.objects.for_scope(scope).select_for_update()
-               .filter(customer=customer, currency=currency, source=source, remaining__gt=0)
+               .filter(customer=customer, currency=currency, source__in=sources,
+                       remaining__gt=0)
                .order_by("created_at", "id"))
     for credit in credits:
         if taken >= wanted:
@@ -65,15 +67,16 @@ def referral_credit_lines(*, scope: Scope, customer, currency: str,
     left = sum(line.amount for line in lines)
     if left <= 0:
         return []
-    used = _take(scope, customer, currency, Source.REFERRAL, left)
+    used = _take(scope, customer, currency, (Source.REFERRAL,), left)
     return [LineDraft(LineType.DISCOUNT, "Referral credit", -used)] if used else []
 
 
 def upgrade_credit_take(*, scope: Scope, customer, currency: str, amount_due: int) -> int:
-    """How much of `amount_due` the customer's upgrade credit pays (lowering it)."""
+    """How much of `amount_due` the customer's credit in 2100 pays (lowering it): upgrade
+    credit, and unapplied payments kept as credit because their refund failed."""
     if amount_due <= 0:
         return 0
-    return _take(scope, customer, currency, Source.UPGRADE, amount_due)
+    return _take(scope, customer, currency, (Source.UPGRADE, Source.PAYMENT), amount_due)
 
 
 def upgrade_credit_keep(*, scope: Scope, customer, currency: str, amount: int, invoice,

@@ -19,8 +19,9 @@ from django.db.models import F, Q
 from simple_history.utils import bulk_create_with_history
 
 from billing.models import Invoice, InvoiceLine, InvoiceNumberCounter
-from billing.pricing import round_minor
+from billing.services.credit_notes import credit_kept_note, write_off_note
 from billing.services.webhooks import emit_event, emit_events
+from billing.tax import tax_at_rate
 from cynco.bulk import update_rows_with_history
 from cynco.crash_points import crash_point
 from cynco.tenancy import Scope
@@ -55,12 +56,14 @@ class Totals:
 
 
 def invoice_totals(lines: list[LineDraft], tax_rate_percent: Decimal) -> Totals:
-    """Subtotal (every line but discounts), discount, tax on what is left (half-up, once),
-    total, and the amount due now (never below zero: a larger credit is not paid out)."""
+    """Subtotal (every line but discounts), discount, tax on what is left (half-up, once;
+    negative when credits exceed charges), total, and the amount due now (never below zero:
+    a larger credit is not paid out but kept as customer credit, tax included)."""
     subtotal = sum(line.amount for line in lines if line.type != LineType.DISCOUNT)
     discount = -sum(line.amount for line in lines if line.type == LineType.DISCOUNT)
-    taxable = max(subtotal - discount, 0)
-    tax = round_minor(Decimal(taxable) * tax_rate_percent / 100) if tax_rate_percent else 0
+    # A credit larger than the charges (a quantity decrease, a larger upgrade credit) gives
+    # its tax back: negative tax, at the rate the charges it undoes paid (billing.tax).
+    tax = tax_at_rate(subtotal - discount, tax_rate_percent)
     total = subtotal - discount + tax
     return Totals(subtotal, discount, tax, total, max(total, 0))
 
@@ -250,22 +253,30 @@ def _post_finalized(scope, invoice, lines, totals, at, stored_credit=0) -> int:
             revenue[_REVENUE[line.type]] += line.amount
         elif line.type in _REVENUE and line.amount < 0:
             credit -= line.amount
+    # Negative tax: the credit exceeds the charges and gives that much tax back with it.
+    charged_tax, credit_tax = max(totals.tax_amount, 0), max(-totals.tax_amount, 0)
     ledger.invoice_finalized(
         scope=scope, invoice_id=invoice.id, currency=invoice.currency, **revenue,
-        discount=totals.discount_amount, tax=totals.tax_amount, date=at.date(),
+        discount=totals.discount_amount, tax=charged_tax, date=at.date(),
         memo=f"Invoice {invoice.number}",
     )
     used = 0
     if credit:
-        ledger.upgrade_credit_granted(scope=scope, change_id=invoice.id, amount=credit,
-                                      currency=invoice.currency, date=at.date())
-        owed = sum(revenue.values()) - totals.discount_amount + totals.tax_amount
-        used = max(min(credit, owed), 0)
+        entry = ledger.upgrade_credit_granted(
+            scope=scope, change_id=invoice.id, amount=credit, tax=credit_tax,
+            currency=invoice.currency, date=at.date())
+        owed = sum(revenue.values()) - totals.discount_amount + charged_tax
+        used = max(min(credit + credit_tax, owed), 0)
+        if credit + credit_tax > used:
+            credit_kept_note(scope=scope, invoice=invoice, used=used, tax=credit_tax,
+                             entry=entry, at=at, credits=[
+                                 (line.description, -line.amount) for line in lines
+                                 if line.type in _REVENUE and line.amount < 0])
     if used + stored_credit:
         ledger.customer_credit_applied(scope=scope, invoice_id=invoice.id,
                                        amount=used + stored_credit, currency=invoice.currency,
                                        date=at.date())
-    return credit - used
+    return credit + credit_tax - used
 
 
 def invoice_mark_paid(
@@ -349,12 +360,11 @@ def _payment_event_data(invoice: Invoice, payment: InvoicePayment) -> dict:
 
 
 def invoice_mark_uncollectible(*, scope: Scope, invoice: Invoice, at: datetime) -> Invoice:
-    """Give up collecting `invoice` (the end of dunning): what is due is written off
-    (DR 6200 / CR 1200). It keeps its number and lines."""
+    """Give up collecting `invoice` (the end of dunning): what is due is written off on a
+    credit note, its share of the invoice's tax given back (DR 6200 and DR 2300 / CR 1200).
+    It keeps its number and lines."""
     if invoice.amount_due:
-        ledger.invoice_written_off(scope=scope, invoice_id=invoice.id,
-                                   amount=invoice.amount_due, currency=invoice.currency,
-                                   date=at.date())
+        write_off_note(scope=scope, invoice=invoice, at=at)
     invoice.status = Invoice.Status.UNCOLLECTIBLE
     invoice.save(update_fields=["status"])
     return invoice

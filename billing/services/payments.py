@@ -68,6 +68,7 @@ def on_payment_settled(*, result: PaymentAttemptResult, via: str) -> None:
     from billing.services.checkouts import checkout_fulfil
     from billing.services.refunds import refund_settle
     from billing.services.renewals import renewal_settle
+    from billing.services.unapplied_payments import PREFIX, unapplied_refund_settle
 
     scope = Scope(result.merchant_id, result.environment)
     source = result.source_reference
@@ -75,6 +76,8 @@ def on_payment_settled(*, result: PaymentAttemptResult, via: str) -> None:
         if source.startswith("pref_") and Refund.objects.for_scope(scope).filter(
                 pk=source).exists():
             refund_settle(scope=scope, refund_id=source, result=result)
+        elif source.startswith(PREFIX):
+            unapplied_refund_settle(scope=scope, unapplied_id=source, result=result)
         return
     if source.startswith("pchk_"):
         if result.succeeded and Checkout.objects.filter(pk=source).exists():

@@ -23,8 +23,17 @@ from functools import partial
 from django.db import transaction
 from django.db.models import Q
 
-from billing.models import Invoice, InvoiceLine, Refund, Subscription
+from billing.models import (
+    CreditNote,
+    CreditNoteLine,
+    Invoice,
+    InvoiceLine,
+    Refund,
+    Subscription,
+)
+from billing.proration import refund_for_immediate_cancel
 from billing.services.audit import SYSTEM, Actor, audit_record
+from billing.services.credit_notes import CreditLine, credit_note_issue, tax_inside
 from billing.services.webhooks import emit_event
 from cynco import clock
 from cynco.clock import wall_now
@@ -38,6 +47,7 @@ from gateways.outcomes import (
     PaymentAttemptResult,
 )
 from gateways.services.payments import refund_execute, refund_start
+from ledger import rules as ledger
 
 logger = logging.getLogger(__name__)
 Status = Refund.Status
@@ -64,6 +74,20 @@ def paid_share(invoice: Invoice, subscription: Subscription) -> int:
     own = sum(line.amount for line in charged
               if (line.subscription_id or invoice.subscription_id) == subscription.id)
     return invoice.amount_paid * own // sum(line.amount for line in charged)
+
+
+def unused_refund(subscription: Subscription, at) -> int:
+    """What ending `subscription` at `at` gives back in money: the unused part of what its
+    current period's paid invoice took for it (billing.proration.refund_for_immediate_cancel);
+    0 for trials, unpaid, free or finished periods. Credit is not money and is not refunded."""
+    end = subscription.current_period_end
+    if subscription.status != Subscription.Status.ACTIVE or end is None or at >= end:
+        return 0
+    invoice = period_invoice_paid(subscription)
+    paid = paid_share(invoice, subscription) if invoice else 0
+    if not paid:
+        return 0
+    return refund_for_immediate_cancel(paid, subscription.current_period_start, end, at)
 
 
 def refund_decide(*, scope: Scope, subscription: Subscription, amount: int, reason: str,
@@ -116,8 +140,9 @@ def refund_send(*, scope: Scope, refund_id: str) -> Refund:
 def refund_settle(*, scope: Scope, refund_id: str, result: PaymentAttemptResult | None,
                   failure: tuple[str, str] | None = None, actor: Actor = SYSTEM) -> Refund:
     """Record a refund's outcome (idempotent: a settled refund is returned unchanged; a pending
-    attempt changes nothing). Takes lock_customer first; succeeded posts DR 4910 /
-    CR 1100-<gateway> and emits `payment.refunded`."""
+    attempt changes nothing). Takes lock_customer first; succeeded issues the refund's credit
+    note, posted DR 4910 (and DR 2300 for its share of tax) / CR 1100-<gateway>, and emits
+    `payment.refunded`."""
     with transaction.atomic():
         customer_id = Refund.objects.for_scope(scope).values_list(
             "customer_id", flat=True).get(pk=refund_id)
@@ -130,13 +155,9 @@ def refund_settle(*, scope: Scope, refund_id: str, result: PaymentAttemptResult 
         at = clock.now(scope)
         refund.settled_at = at
         if result is not None and result.succeeded:
-            from ledger import rules as ledger
-
             refund.status, refund.gateway = Status.SUCCEEDED, result.gateway
             refund.save()
-            ledger.refund_issued(scope=scope, refund_id=refund.id, gateway=result.gateway,
-                                 amount=refund.amount, currency=refund.currency,
-                                 invoice_id=refund.invoice_id, date=at.date())
+            _credit_note(scope, refund, result.gateway, at)
             data = refund_event_data(refund)
             emit_event(scope=scope, type="payment.refunded", data=data)
             _audit(scope, refund, "payment.refunded", actor, data)
@@ -148,6 +169,20 @@ def refund_settle(*, scope: Scope, refund_id: str, result: PaymentAttemptResult 
         _audit(scope, refund, "refund.failed", actor, {
             "failureCode": refund.failure_code, "failureMessage": refund.failure_message})
         return refund
+
+
+def _credit_note(scope: Scope, refund: Refund, gateway: str, at) -> None:
+    """The refund's credit note: its share of the invoice's tax given back (DR 2300), the rest
+    refunded revenue (DR 4910), posted as the refund's one entry (CR 1100-<gateway>)."""
+    tax = tax_inside(refund.invoice, refund.amount)
+    entry = ledger.refund_issued(scope=scope, refund_id=refund.id, gateway=gateway,
+                                 amount=refund.amount, currency=refund.currency,
+                                 invoice_id=refund.invoice_id, date=at.date(), tax=tax)
+    credit_note_issue(
+        scope=scope, type=CreditNote.Type.REFUND, invoice=refund.invoice, refund=refund,
+        lines=[CreditLine(CreditNoteLine.Type.REFUND, refund.reason or "Refund",
+                          refund.amount - tax)],
+        tax=tax, at=at, entry=entry, reason=refund.reason)
 
 
 def refund_event_data(refund: Refund) -> dict:

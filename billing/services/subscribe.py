@@ -10,7 +10,7 @@ moves; invoices it writes are posted by the ledger rules once they land.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -43,43 +43,16 @@ from billing.services.subscriptions import (
     price_amount,
     subscription_start,
 )
+from billing.services.checkout_claims import (
+    claim_for_saved_card, claimed_by_another, refuse_while_paying,
+)
+from billing.services.subscribe_request import SubscribeOutcome, SubscribeRequest
 from cynco.errors import Forbidden, NotFound
 from cynco.locks import lock_customer
 from cynco.tenancy import Scope
 
 Status = Subscription.Status
 LineType = InvoiceLine.Type
-
-
-@dataclass(frozen=True)
-class SubscribeRequest:
-    """What the caller asked for, validated by the view."""
-
-    product: Product
-    price_id: str | None = None
-    quantity: int = 1
-    billing_anchor_day: int | None = None
-    success_url: str = ""
-    cancel_url: str = ""
-    metadata: dict = field(default_factory=dict)
-    carry_over_balances: bool = False
-    carry_over_usages: bool = False
-    carry_over_feature_ids: list[str] | None = None
-    publishable: bool = False  # may only answer with a checkout (API.md, Publishable keys)
-    card_on_file: bool = False  # the customer has a saved card (a card-required trial needs one)
-    coupon_code: str | None = None
-
-
-@dataclass
-class SubscribeOutcome:
-    action: str  # checkout | activated | scheduled | noop
-    subscription: Subscription | None = None
-    checkout: Checkout | None = None
-    effective_at: datetime | None = None
-    proration_amount: int | None = None
-    discount_amount: int | None = None
-    required_action: dict | None = None
-    url: str | None = None  # where to send the customer (the checkout page, or 3-D Secure)
 
 
 @dataclass(frozen=True)
@@ -127,7 +100,8 @@ def charge_for(
         if first and price.setup_fee:
             lines.append(LineDraft(LineType.SETUP_FEE, f"Setup fee: {product.name}",
                                    price.setup_fee))
-    credit = upgrade_credit(held=held, product=product, new_amount=amount, at=at)
+    credit = upgrade_credit(held=held, product=product, new_amount=amount, at=at,
+                            currency=price.currency if price is not None else None)
     if credit:
         lines.append(LineDraft(
             LineType.PRORATION, f"Credit for {held.product.name}", -credit,
@@ -184,10 +158,14 @@ def redemption_link(redeemed: Redeemed, subscription: Subscription) -> None:
 
 
 def upgrade_credit(*, held: Subscription | None, product: Product, new_amount: int,
-                   at: datetime) -> int:
+                   at: datetime, currency: str | None = None) -> int:
     """The unused part of what `held` paid for its current period (0 for trials, free plans,
-    unpaid or finished periods): its price, less the discount its period invoice had."""
+    unpaid or finished periods): its price, less the discount its period invoice had. 0 when
+    the new price is in another `currency`: that part is refunded in its own currency
+    instead (final_overage.replaced_retire), never credited across currencies."""
     if held is None or held.status != Status.ACTIVE or held.price is None:
+        return 0
+    if currency is not None and held.price.currency != currency:
         return 0
     paid = price_amount(held.price, held.quantity)
     invoice = Invoice.objects.filter(
@@ -224,6 +202,9 @@ def subscribe(*, scope: Scope, customer, request: SubscribeRequest, at: datetime
             return _purchase(scope, customer, request, price, at, actor)
         if scenario == "active":
             if held.status == Status.CHECKOUT and held.checkout is not None:
+                if claimed_by_another(held.checkout, request.charge_token):
+                    return SubscribeOutcome("noop", held)  # the same change, being paid
+                claim_for_saved_card(checkout=held.checkout, request=request)
                 return SubscribeOutcome("checkout", held, held.checkout)
             return SubscribeOutcome("noop", held)
         if scenario == "scheduled":
@@ -247,6 +228,7 @@ def _current(customer, product: Product, at: datetime):
                       .filter(status=Status.CHECKOUT, product__is_add_on=False,
                               product__group_slug=product.group_slug)
                       .exclude(product=product)):
+            refuse_while_paying(other.checkout, doing="nothing was charged")
             checkout_abandon(other, at)
     eligibility = plans_eligibility(customer, [product], at)[product.id]
     held = None
@@ -254,6 +236,7 @@ def _current(customer, product: Product, at: datetime):
         held = (Subscription.objects.select_related("product", "price", "checkout")
                 .get(pk=eligibility.current_subscription_id))
     if held is not None and held.status == Status.CHECKOUT and held.product_id != product.id:
+        refuse_while_paying(held.checkout, doing="nothing was charged")
         checkout_abandon(held, at)
         return _current(customer, product, at)
     return held, eligibility.scenario
@@ -371,6 +354,7 @@ def _checkout(scope, customer, held, price, request, at, actor, *, mode, amount,
         billing_anchor_day=request.billing_anchor_day, metadata=request.metadata,
         checkout=checkout,
     )
+    claim_for_saved_card(checkout=checkout, request=request)
     redemption_link(redeemed, subscription)
     announce(scope=scope, subscription=subscription, events=["subscription.created"],
              actor=actor, details={"checkoutId": checkout.id})

@@ -9,6 +9,9 @@ from django.db import transaction
 
 from billing.models import Subscription
 from billing.services.audit import Actor
+from billing.services.checkout_claims import (
+    paying_checkouts, refuse_while_paying, replaced_by, waiting_for,
+)
 from billing.services.checkout_expiry import checkout_abandon
 from billing.services.subscription_updates import UpdateRequest, update_apply
 from cynco.locks import lock_customer
@@ -28,7 +31,8 @@ def cancel_customer(*, scope: Scope, customer, product, immediate: bool, reason:
     its period, or now with the unused part refunded (`immediate`, like cancel_immediately).
 
     Takes lock_customer(customer.id) first; one transaction. Nothing to cancel answers
-    `canceled: false`. `effectiveAt` is when the last access ends. Abandoned checkouts are
+    `canceled: false`; 409 CONFLICT (nothing canceled) while a plan change for what it would
+    end is being paid (billing.services.checkout_claims). `effectiveAt` is when the last access ends. Abandoned checkouts are
     dropped. Emits subscription.canceled per subscription.
     """
     with transaction.atomic():
@@ -37,6 +41,12 @@ def cancel_customer(*, scope: Scope, customer, product, immediate: bool, reason:
             of=("self",)).filter(status__in=Subscription.CURRENT_STATUSES)
         if product is not None:
             rows = rows.filter(product=product)
+        # A change being paid right now for (or replacing) what would end here wins: the
+        # cancel is refused and changes nothing, rather than the payment landing on nothing.
+        ending = {row.id for row in rows}
+        for paying in paying_checkouts(customer):
+            if (waiting_for(paying) | replaced_by(paying)) & ending:
+                refuse_while_paying(paying, doing="nothing was canceled")
         effective, refund, canceled = None, 0, False
         action = "cancel_immediately" if immediate else "cancel_end_of_cycle"
         for subscription in rows.order_by("created_at"):

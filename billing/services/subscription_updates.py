@@ -12,13 +12,13 @@ from datetime import datetime, timedelta
 from django.db import transaction
 
 from billing.models import Invoice, Subscription
-from billing.proration import refund_for_immediate_cancel, unused_credit
+from billing.proration import unused_credit
 from billing.services import entitlement_sync
 from billing.services.audit import Actor
 from billing.services.final_overage import bill_overage_so_far
 from billing.services.invoice_collection import collect_after_commit
 from billing.services.invoices import LineDraft, invoice_issue
-from billing.services.refunds import paid_share, period_invoice_paid, refund_decide
+from billing.services.refunds import refund_decide, unused_refund
 from billing.services.subscriptions import announce, price_amount, subscription_end
 from cynco.errors import Conflict, NotFound, ValidationFailed
 from cynco.locks import lock_customer
@@ -45,13 +45,6 @@ class UpdatePlan:
     effective_at: datetime | None = None
 
 
-def paid_for_period(subscription: Subscription) -> int:
-    """What the customer paid in money for the current period: the amount paid on its period
-    invoice (an upgrade's credit is not money and is not refunded)."""
-    invoice = period_invoice_paid(subscription)
-    return paid_share(invoice, subscription) if invoice else 0
-
-
 def update_plan(subscription: Subscription, request: UpdateRequest, at: datetime) -> UpdatePlan:
     """What `request` would do to `subscription` at `at` (no writes). Raises Conflict when the
     change does not apply to the subscription's status."""
@@ -64,10 +57,7 @@ def update_plan(subscription: Subscription, request: UpdateRequest, at: datetime
             raise Conflict("This subscription is not set to cancel")
         return UpdatePlan("uncanceled")
     if request.cancel_action == "cancel_immediately":
-        refund = 0
-        paid = paid_for_period(subscription)
-        if request.prorate and paid and end and subscription.status == Status.ACTIVE:
-            refund = refund_for_immediate_cancel(paid, subscription.current_period_start, end, at)
+        refund = unused_refund(subscription, at) if request.prorate else 0
         lines = [{"title": f"Refund for {subscription.product.name}",
                   "description": "Unused part of the current period", "amount": -refund}]
         return UpdatePlan("canceled_immediately", lines if refund else [], -refund, refund, at)

@@ -41,11 +41,26 @@ def is_recurring(price: Price | None) -> bool:
 
 def anchor_day_for(price: Price | None, start: datetime, requested: int | None) -> int | None:
     """The day of the month a monthly or yearly subscription renews on: the requested
-    `billingAnchorDay`, else the day it starts (kept, so 31 Jan → 28 Feb → 31 Mar). Weekly
-    and one-off prices have none."""
+    `billingAnchorDay`, else the day its first paid period starts (kept, so 31 Jan → 28 Feb →
+    31 Mar). Weekly and one-off prices have none."""
     if not is_recurring(price) or price.billing_interval == Price.Interval.WEEK:
         return None
     return requested or start.day
+
+
+def first_paid_start(at: datetime, trial_end: datetime | None) -> datetime:
+    """When a subscription started at `at` first pays: at once, or when its trial ends. The
+    billing anchor is taken from this moment, so a trial ends into one full period (a 14-day
+    trial from 1 Dec pays 15 Dec → 15 Jan, not 15 Dec → 1 Jan)."""
+    return trial_end if trial_end is not None else at
+
+
+def first_paid_period(price: Price | None, at: datetime, trial_end: datetime | None,
+                      requested_anchor: int | None) -> tuple[datetime, datetime | None]:
+    """The first paid period of `price` for a subscription started at `at`: what subscribe
+    starts, what /preview shows and what the period-end job renews into."""
+    start = first_paid_start(at, trial_end)
+    return start, period_end_after(price, start, anchor_day_for(price, start, requested_anchor))
 
 
 def period_end_after(price: Price | None, start: datetime, anchor_day: int | None):
@@ -63,8 +78,9 @@ def subscription_start(
     metadata: dict | None = None, checkout=None,
 ) -> Subscription:
     """Write a new subscription to the product's latest version, its first period from `at`
-    (to `trial_end` when trialing), and sync its grants (entitlement_sync)."""
-    anchor = anchor_day_for(price, at, anchor_day)
+    (to `trial_end` when trialing, anchored on the trial's end), and sync its grants
+    (entitlement_sync)."""
+    anchor = anchor_day_for(price, first_paid_start(at, trial_end), anchor_day)
     end = trial_end if trial_end is not None else period_end_after(price, at, anchor)
     subscription = Subscription.objects.create(
         merchant_id=scope.merchant_id, environment=scope.environment, customer=customer,
@@ -83,9 +99,10 @@ def subscription_activate(
     anchor_day: int | None = None,
 ) -> Subscription:
     """A subscription that waited (for a checkout) starts now: active (or trialing until
-    `trial_end`), its first period from `at`, its grants synced."""
+    `trial_end`, anchored on the trial's end), its first period from `at`, its grants
+    synced."""
     price = subscription.price
-    anchor = anchor_day_for(price, at, anchor_day)
+    anchor = anchor_day_for(price, first_paid_start(at, trial_end), anchor_day)
     subscription.status = Status.TRIALING if trial_end else Status.ACTIVE
     subscription.current_period_start = at
     subscription.current_period_end = trial_end or period_end_after(price, at, anchor)

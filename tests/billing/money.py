@@ -19,10 +19,11 @@ def entries(kind: str) -> list[list[tuple[str, str, int]]]:
         "posted_at", "id")]
 
 
-def balances(api) -> dict[str, int]:
-    """The trial balance (today's business date) as {account: debit - credit}; asserts it
-    balances."""
-    report = data_of(api.get(f"{LEDGER}/reports/trial-balance"))["currencies"]["MYR"]
+def balances(api, currency: str = "MYR") -> dict[str, int]:
+    """The trial balance (today's business date) in `currency` as {account: debit - credit};
+    asserts it balances."""
+    report = data_of(api.get(f"{LEDGER}/reports/trial-balance"))["currencies"].get(
+        currency, {"rows": [], "totalDebit": 0, "totalCredit": 0})
     assert report["totalDebit"] == report["totalCredit"]
     return {row["accountCode"]: row["debit"] - row["credit"] for row in report["rows"]}
 

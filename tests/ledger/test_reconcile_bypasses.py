@@ -73,7 +73,8 @@ def test_a_balanced_reclass_entered_by_hand_is_named(books):
              books.merchant_id, _account_id(books, "4900")])
     assert _differences(books) == {
         ("posting rules", "entries as their rule posts them", 3, 2),
-        ("posting rules", "je_reclass write_off", "DR 6200 CR 1200", "DR 4001 50000, CR 4900 50000"),
+        ("posting rules", "je_reclass write_off", "DR 2300/6200 CR 1200",
+         "DR 4001 50000, CR 4900 50000"),
         ("entry sources", "entries with their source", 3, 2),
         ("entry sources", "je_reclass write_off of invoice inv_1", "a source in the records",
          "no such source (50000)"),

@@ -89,6 +89,35 @@ def test_an_upgrade_credit_and_its_use_on_the_next_invoice(books):
     assert postings(used) == [("DR", "2100", 1500), ("CR", "1200", 1500)]
 
 
+def test_credit_used_twice_on_one_open_invoice_posts_twice_and_once_per_use(books):
+    rules.invoice_finalized(scope=books, invoice_id="pinv_6", currency="MYR", subscription=5000)
+    first = rules.customer_credit_applied(scope=books, invoice_id="pinv_6", amount=1200,
+                                          currency="MYR", application_id="use_1")
+    second = rules.customer_credit_applied(scope=books, invoice_id="pinv_6", amount=1000,
+                                           currency="MYR", application_id="use_2")
+    again = rules.customer_credit_applied(scope=books, invoice_id="pinv_6", amount=1000,
+                                          currency="MYR", application_id="use_2")
+    close_the_books()
+    assert first.pk != second.pk and again.pk == second.pk
+    assert postings(second) == [("DR", "2100", 1000), ("CR", "1200", 1000)]
+    assert {first.invoice_id, second.invoice_id} == {"pinv_6"}
+
+
+def test_a_refund_gives_back_its_tax_and_a_write_off_too(books):
+    refund = rules.refund_issued(scope=books, refund_id="pref_9", gateway="sandbox",
+                                 amount=21067, tax=1561, currency="MYR", invoice_id="pinv_7")
+    write_off = rules.invoice_written_off(scope=books, invoice_id="pinv_8", amount=2160,
+                                          tax=160, currency="MYR")
+    credit = rules.upgrade_credit_granted(scope=books, change_id="pinv_9", amount=5448,
+                                          tax=436, currency="MYR")
+    assert postings(refund) == [("DR", "2300", 1561), ("DR", "4910", 19506),
+                                ("CR", "1100-sandbox", 21067)]
+    assert postings(write_off) == [("DR", "2300", 160), ("DR", "6200", 2000),
+                                   ("CR", "1200", 2160)]
+    assert postings(credit) == [("DR", "2300", 436), ("DR", "4001", 5448),
+                                ("CR", "2100", 5884)]
+
+
 def test_a_write_off_moves_the_unpaid_receivable_to_bad_debt(books):
     entry = rules.invoice_written_off(scope=books, invoice_id="pinv_6", amount=990, currency="MYR")
     close_the_books()

@@ -6,7 +6,7 @@ from __future__ import annotations
 from rest_framework import serializers as s
 
 from billing.api.shapes.customers import SubscriptionSummaryShape, usage_number
-from billing.models import Invoice, InvoiceLine
+from billing.models import CreditNote, CreditNoteLine, Invoice, InvoiceLine
 from billing.services.test_clock import RAN_KEYS
 
 
@@ -37,13 +37,22 @@ class PreviewLineShape(s.Serializer):
 
 
 class ProrationShape(s.Serializer):
+    """`refundAmount` and `refundCurrency` only when the current plan is priced in another
+    currency: its unused part is then refunded in that currency, never credited."""
+
     creditAmount = s.IntegerField()
     chargeAmount = s.IntegerField()
+    refundAmount = s.IntegerField(required=False)
+    refundCurrency = s.CharField(required=False)
 
 
 class TrialShape(s.Serializer):
     trialDays = s.IntegerField()
     trialEnd = s.DateTimeField()
+    firstPeriodStart = s.DateTimeField(
+        help_text="When the first paid period starts: the trial's end (the billing anchor).")
+    firstPeriodEnd = s.DateTimeField(
+        allow_null=True, help_text="When the first paid period ends: one full interval later.")
 
 
 class PreviewResultShape(s.Serializer):
@@ -119,6 +128,33 @@ class InvoiceShape(s.Serializer):
     dueAt = s.DateTimeField(allow_null=True)
     paidAt = s.DateTimeField(allow_null=True)
     hostedUrl = s.URLField()
+
+
+class CreditNoteLineShape(s.Serializer):
+    type = s.ChoiceField(choices=CreditNoteLine.Type.choices)
+    description = s.CharField(allow_blank=True)
+    amount = s.IntegerField(help_text="Positive: credited to the customer.")
+
+
+class CreditNoteShape(s.Serializer):
+    """The document of a refund, a credit kept for later invoices or a write-off: its lines,
+    the tax it gives back (a `tax` line and `taxAmount`) and `total` = subtotal + tax, in
+    minor units of the invoice's currency."""
+
+    id = s.CharField()
+    number = s.CharField(help_text="CN-000001 (live), CN-TEST-000001 (test).")
+    type = s.ChoiceField(choices=CreditNote.Type.choices)
+    customerId = s.CharField()
+    invoiceId = s.CharField()
+    invoiceNumber = s.CharField(allow_null=True)
+    refundId = s.CharField(allow_null=True)
+    currency = s.CharField()
+    lines = CreditNoteLineShape(many=True)
+    subtotal = s.IntegerField()
+    taxAmount = s.IntegerField()
+    total = s.IntegerField()
+    reason = s.CharField(allow_blank=True)
+    createdAt = s.DateTimeField()
 
 
 class CheckoutCompletionShape(s.Serializer):

@@ -102,7 +102,7 @@ DROP FUNCTION IF EXISTS billing_money_record_never_deleted();
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("billing", "0010_usage_event_without_key_indexes"),
+        ("billing", "0012_unapplied_payments_and_checkout_claims"),
         ("gateways", "0003_chip_metadata_refund_amount"),
     ]
 
