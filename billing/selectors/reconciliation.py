@@ -12,10 +12,10 @@ What billing's own records say the books must show, for one merchant environment
   entry and nothing left on 1200);
 - sources: the ledger entries billing's records imply, with their amounts (the sum of the
   entry's debits), so an entry with no business event behind it, or with another amount, is
-  named: an issued invoice's finalized entry (its positive revenue lines and tax), the upgrade
-  credit of its negative proration lines, its credit applied (amount not checked), its
-  write-off (what was due when it became uncollectible), its payment (`amount_paid`, by
-  invoice: the gateway's payment id is not kept on the invoice); a succeeded refund's entry.
+  named, for the kinds of SOURCE_KINDS: an issued invoice's finalized entry (its positive
+  revenue lines and tax), its credit applied (amount not checked), its write-off (what was due
+  when it became uncollectible). Payments, refunds and upgrade credits are listed too but not
+  vouched for (see SOURCE_KINDS).
 """
 
 from __future__ import annotations
