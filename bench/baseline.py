@@ -24,7 +24,7 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 
-from cynco.database import ensure_database_exists, resolve_database_url  # noqa: E402
+from cynco.database import ensure_database_exists, resolve_superuser_url  # noqa: E402
 
 TABLE = "bench_baseline"
 HOT_SCRIPT = f"UPDATE {TABLE} SET n = n + 1 WHERE id = 1;\n"
@@ -32,8 +32,10 @@ SPREAD_SCRIPT = f"\\set id random(1, 1000)\nUPDATE {TABLE} SET n = n + 1 WHERE i
 
 
 def database_conninfo() -> str:
-    """The URL benchmarks use: the project's database (DATABASE_URL, local, or embedded)."""
-    url = resolve_database_url(prefer_local=True)
+    """The URL benchmarks use: the project's database (DATABASE_URL, local, or embedded), as
+    the server's superuser on a server of our own (benchmarks create their own databases and
+    tables, which the application's role may not)."""
+    url = os.environ.get("DATABASE_URL") or resolve_superuser_url(prefer_local=True)
     if not os.environ.get("DATABASE_URL") and "@127.0.0.1:" in url:
         ensure_database_exists(url)  # the local server may not have the project's database yet
     return url.replace("postgres://", "postgresql://", 1)

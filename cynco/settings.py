@@ -13,7 +13,7 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
-from cynco.database import BASE_DIR, VAR_DIR, resolve_database_url
+from cynco.database import BASE_DIR, VAR_DIR, resolve_database_url, resolve_migration_url
 
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)  # optional, for local overrides
@@ -89,11 +89,11 @@ TEMPLATES = [
     },
 ]
 
+_PREFER_LOCAL_DB = env.bool("CYNCO_PREFER_LOCAL_DB", default=False)
 DATABASES = {
     "default": {
-        **env.db_url_config(
-            resolve_database_url(prefer_local=env.bool("CYNCO_PREFER_LOCAL_DB", default=False))
-        ),
+        # The application's own least-privilege role (docs/deployment.md).
+        **env.db_url_config(resolve_database_url(prefer_local=_PREFER_LOCAL_DB)),
         # Connections are reused between requests; health-checked so a restarted server heals.
         "CONN_MAX_AGE": env.int("DB_CONN_MAX_AGE", default=60),
         "CONN_HEALTH_CHECKS": True,
@@ -107,6 +107,17 @@ DATABASES["default"]["TEST"] = {
         DATABASES["default"]["NAME"], hashlib.sha256(str(BASE_DIR).encode()).hexdigest()[:8]
     )
 }
+# The tables' owner, as whom `migrate` (and a test run's flush) connect to the same database:
+# MIGRATION_DATABASE_URL (docs/deployment.md). None when it is the application's role itself.
+DATABASE_OWNER = {
+    key: value
+    for key, value in env.db_url_config(resolve_migration_url(prefer_local=_PREFER_LOCAL_DB)).items()
+    if key in ("USER", "PASSWORD", "HOST", "PORT", "OPTIONS")
+}
+if DATABASE_OWNER.get("USER") == DATABASES["default"].get("USER"):
+    DATABASE_OWNER = None
+# Whom `migrate` grants row rights on the tables (the default connection's role).
+DATABASE_APPLICATION_ROLE = DATABASES["default"].get("USER") or None
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")

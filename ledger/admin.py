@@ -1,23 +1,27 @@
 """The ledger in the operator console: read-only chart, entries with lines, trial balance page.
 
-Nothing here writes: entries come only from the posting rules, and corrections are reversing
-entries posted by billing's services.
+Nothing here writes entries: they come only from the posting rules, and corrections are
+reversing entries posted by billing's services. The books page closes the last month that is
+over (any operator of the merchant) and reopens the last closed month (superusers only, with a
+reason); both are recorded as period events (docs/accounting.md, "Closing a month").
 """
 
 from __future__ import annotations
 
 from datetime import date
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.template.response import TemplateResponse
 from django.urls import path
 
 from cynco import clock
 from cynco.admin_money import money_field
+from cynco.errors import ApiError
 from cynco.admin_scoping import MerchantScopedAdmin, report_choice
 from cynco.models import Environment
 from cynco.tenancy import Scope
-from ledger.models import Account, JournalEntry, JournalLine, ReconciliationRun
+from ledger.models import Account, Books, JournalEntry, JournalLine, PeriodEvent, ReconciliationRun
+from ledger.services.periods import period_close, period_reopen
 from ledger.selectors.statements import trial_balance
 
 
@@ -109,3 +113,54 @@ class ReconciliationRunAdmin(ReadOnly, admin.ModelAdmin):
 
     def has_view_permission(self, request, obj=None):
         return request.user.is_superuser
+
+
+@admin.register(Books)
+class BooksAdmin(ReadOnly, MerchantScopedAdmin):
+    list_display = ("merchant", "environment", "opened_on", "closed_through")
+    list_filter = ("environment",)
+    fields = ("id", "merchant", "environment", "opened_on", "closed_through")
+    readonly_fields = fields
+    actions = ["close_last_month", "reopen_last_closed_month"]
+
+    @admin.action(description="Close the last month that is over")
+    def close_last_month(self, request, queryset):
+        for books in queryset:
+            scope = Scope(books.merchant_id, books.environment)
+            month = clock.now(scope).date().replace(day=1)
+            last_month = date.fromordinal(month.toordinal() - 1).replace(day=1)
+            try:
+                closed = period_close(scope=scope, month=last_month, by=request.user.username)
+            except ApiError as exc:
+                self.message_user(request, f"{books.merchant_id} {books.environment}: {exc}",
+                                  messages.ERROR)
+                continue
+            self.message_user(request, f"{books.merchant_id} {books.environment}: closed "
+                                       f"through {closed.closed_through}")
+
+    @admin.action(description="Reopen the last closed month (superuser; give a reason)",
+                  permissions=["reopen"])
+    def reopen_last_closed_month(self, request, queryset):
+        reason = request.POST.get("reason", "") or "reopened from the operator console"
+        for books in queryset:
+            scope = Scope(books.merchant_id, books.environment)
+            try:
+                opened = period_reopen(scope=scope, user=request.user, reason=reason)
+            except ApiError as exc:
+                self.message_user(request, f"{books.merchant_id} {books.environment}: {exc}",
+                                  messages.ERROR)
+                continue
+            self.message_user(request, f"{books.merchant_id} {books.environment}: now closed "
+                                       f"through {opened.closed_through or 'nothing'}")
+
+    def has_reopen_permission(self, request):
+        return request.user.is_superuser
+
+
+@admin.register(PeriodEvent)
+class PeriodEventAdmin(ReadOnly, MerchantScopedAdmin):
+    list_display = ("at", "action", "month", "by", "reason", "environment", "merchant")
+    list_filter = ("action", "environment")
+    fields = ("id", "merchant", "environment", "action", "month", "closed_through_before",
+              "closed_through_after", "by", "reason", "at")
+    readonly_fields = fields

@@ -1,9 +1,12 @@
 """The general ledger: chart of accounts, journal entries and their lines, reconciliation runs.
 
-The rules that keep the books right live in PostgreSQL as well as here (migration 0002): every
-entry balances per currency at commit (a deferred constraint trigger), posted entries and lines
-are never updated or deleted (a correction is a reversing entry), each line is a debit or a
-credit, never both, and lines are added only in the transaction that posts their entry.
+The rules that keep the books right live in PostgreSQL as well as here (migrations 0002, 0004,
+0005; docs/accounting.md "What the database enforces"): every entry balances per currency and
+is of one merchant environment and one currency at commit (deferred constraint triggers), posted
+entries and lines are never updated or deleted (a correction is a reversing entry), each line is
+a debit or a credit, never both, on a leaf account, lines are added only in the transaction
+that posts their entry, an account with lines keeps its identity, and no entry is dated before
+its books were opened or in a closed month.
 """
 
 from __future__ import annotations
@@ -188,3 +191,58 @@ class ReconciliationRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.started_at:%Y-%m-%d %H:%M} {'clean' if self.ok else 'DIFFERENCES'}"
+
+
+def new_books_id() -> str:
+    return new_id("lbooks")
+
+
+def new_period_event_id() -> str:
+    return new_id("lper")
+
+
+class Books(TenantModel):
+    """The books of one merchant environment: the day they were opened and the last day of the
+    last closed month. The database refuses an entry dated before `opened_on`, or on or before
+    `closed_through` (migration 0005); a correction after a close is posted in the open period.
+    """
+
+    id = models.CharField(primary_key=True, max_length=40, default=new_books_id, editable=False)
+    opened_on = models.DateField()
+    closed_through = models.DateField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "books"
+        constraints = [
+            models.UniqueConstraint(fields=["merchant", "environment"], name="ledger_books_once"),
+        ]
+
+    def __str__(self) -> str:
+        closed = f"closed through {self.closed_through}" if self.closed_through else "none closed"
+        return f"books opened {self.opened_on}, {closed}"
+
+
+class PeriodAction(models.TextChoices):
+    CLOSE = "close"
+    REOPEN = "reopen"
+
+
+class PeriodEvent(TenantModel):
+    """One close or reopen of a month of the books, by whom and when (the audit of periods)."""
+
+    id = models.CharField(
+        primary_key=True, max_length=40, default=new_period_event_id, editable=False
+    )
+    action = models.CharField(max_length=6, choices=PeriodAction.choices)
+    month = models.DateField()  # its first day
+    closed_through_before = models.DateField(null=True, blank=True)
+    closed_through_after = models.DateField(null=True, blank=True)
+    by = models.CharField(max_length=150)
+    reason = models.CharField(max_length=500, blank=True, default="")
+    at = models.DateTimeField()  # wall time
+
+    class Meta:
+        ordering = ["-at"]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.month:%Y-%m} by {self.by}"

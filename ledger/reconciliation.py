@@ -10,6 +10,11 @@ settings.LEDGER_RECONCILIATION_CHECKS: dotted paths of `checks(scope) -> list[Ch
 Checks, per merchant environment:
 - every entry balances per currency and has lines; the trial balance is zero per currency;
   no line is orphaned or mixed with another merchant environment's entry or account;
+- every account is as the chart of accounts has it, and every entry's lines use the accounts
+  its kind's posting rule posts to (ledger.reconciliation_rules);
+- every entry of a kind a provider vouches for has its source in the provider's records, with
+  the entry's amount (so a balanced entry entered by hand, with no business event behind it,
+  is named);
 - 1200 receivable = the open invoice amounts (per currency), when a provider gives them;
 - 1100-<gateway> clearing = captured payments - refunds - gateway fees (per gateway and currency);
 - every paid invoice has its `invoice_finalized` entry and nothing left receivable on it.
@@ -29,6 +34,7 @@ from django.utils.module_loading import import_string
 from cynco.tenancy import Scope
 from ledger import chart_of_accounts as chart
 from ledger.models import EntryKind, JournalEntry, JournalLine
+from ledger.reconciliation_rules import chart_checks, posting_rule_checks, source_checks
 
 
 @dataclass(frozen=True)
@@ -38,11 +44,17 @@ class ExpectedFigures:
     receivable: {currency: sum of what is still owed on finalized invoices}
     clearing: {gateway: {currency: captured payments - refunds - gateway fees}}
     paid_invoice_ids: ids of invoices paid in full (with a non-zero total)
+    sources: {(source type, source id, entry kind): the entry's amount, or None for "exists,
+             amount not checked"} for every entry the records imply, of the kinds in
+    source_kinds: the entry kinds the provider vouches for (entries of other kinds are not
+             checked against sources)
     """
 
     receivable: dict[str, int] | None = None
     clearing: dict[str, dict[str, int]] | None = None
     paid_invoice_ids: Iterable[str] | None = None
+    sources: dict[tuple[str, str, str], int | None] | None = None
+    source_kinds: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -97,6 +109,8 @@ def expected_figures(scope: Scope) -> ExpectedFigures:
     receivable: dict[str, int] | None = None
     clearing: dict[str, dict[str, int]] | None = None
     paid: set[str] | None = None
+    sources: dict[tuple[str, str, str], int | None] | None = None
+    source_kinds: set[str] = set()
     for path in getattr(settings, "LEDGER_RECONCILIATION_SOURCES", []):
         figures = import_string(path)(scope)
         if figures.receivable is not None:
@@ -111,7 +125,11 @@ def expected_figures(scope: Scope) -> ExpectedFigures:
                     held[currency] = held.get(currency, 0) + amount
         if figures.paid_invoice_ids is not None:
             paid = (paid or set()) | set(figures.paid_invoice_ids)
-    return ExpectedFigures(receivable=receivable, clearing=clearing, paid_invoice_ids=paid)
+        if figures.sources is not None:
+            sources = {**(sources or {}), **figures.sources}
+            source_kinds |= set(figures.source_kinds)
+    return ExpectedFigures(receivable=receivable, clearing=clearing, paid_invoice_ids=paid,
+                           sources=sources, source_kinds=frozenset(source_kinds))
 
 
 def internal_checks(scope: Scope) -> list[Check]:
@@ -136,7 +154,7 @@ def internal_checks(scope: Scope) -> list[Check]:
     )
     for row in totals:
         checks.append(made("trial balance", row["currency"], 0, row["debits"] - row["credits"]))
-    return checks
+    return checks + chart_checks(scope, made) + posting_rule_checks(scope, made)
 
 
 def expected_checks(scope: Scope, expected: ExpectedFigures) -> list[Check]:
@@ -157,6 +175,8 @@ def expected_checks(scope: Scope, expected: ExpectedFigures) -> list[Check]:
                                    wanted.get(currency, 0), held.get(currency, 0)))
     if expected.paid_invoice_ids is not None:
         checks += _paid_invoice_checks(scope, sorted(expected.paid_invoice_ids))
+    if expected.sources is not None:
+        checks += source_checks(scope, made, expected.sources, set(expected.source_kinds))
     return checks
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 
-from cynco.database import VAR_DIR, resolve_database_url  # noqa: E402
+from cynco.database import VAR_DIR, resolve_database_url, resolve_migration_url  # noqa: E402
 
 PYTHON = sys.executable
 HOST = os.environ.get("HOST", "127.0.0.1")
@@ -73,8 +73,11 @@ def main() -> int:
         say("using the database at DATABASE_URL")
     else:
         say(f"starting the embedded PostgreSQL (data in {VAR_DIR / 'pgdata'})")
-    # This process holds the embedded server (if any) until it exits; children get its URL.
+    # This process holds the embedded server (if any) until it exits; children get its URL:
+    # the application's least-privilege role, and for `migrate` only, the owner role's
+    # (docs/deployment.md).
     env["DATABASE_URL"] = resolve_database_url()
+    migration_env = {**env, "MIGRATION_DATABASE_URL": resolve_migration_url()}
     env.setdefault("DJANGO_SETTINGS_MODULE", "cynco.settings")
     # Links in checkout, portal and invoice pages point at where this server listens.
     env.setdefault("PUBLIC_BASE_URL", f"http://{HOST}:{PORT}")
@@ -83,8 +86,8 @@ def main() -> int:
         (VAR_DIR / folder).mkdir(parents=True, exist_ok=True)
     prepare_metrics_dir(env)
 
-    say("applying migrations")
-    manage("migrate", "--no-input", env=env)
+    say("applying migrations (as the tables' owner role)")
+    manage("migrate", "--no-input", env=migration_env)
     say("creating the demo merchant and catalog (idempotent)")
     manage("seed_demo", env=env)
 

@@ -1,9 +1,53 @@
+import os
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
 from tests import log_audit
 from tests.factories import Api, make_merchant
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(request, django_test_environment, django_db_blocker):
+    """The test database, created, migrated and finally dropped by the owner role; every test
+    then runs as the application's own least-privilege role, as the server does
+    (docs/deployment.md). Flushes between committing tests go through cynco's `flush`, which
+    switches to the owner too."""
+    from django.conf import settings
+    from django.test.utils import setup_databases, teardown_databases
+
+    from cynco.owner_role import as_owner
+
+    _drop_a_test_database_the_owner_cannot(settings.DATABASES["default"]["TEST"]["NAME"])
+    verbosity = request.config.option.verbose
+    with django_db_blocker.unblock(), as_owner():
+        db_cfg = setup_databases(verbosity=verbosity, interactive=False)
+    yield
+    with django_db_blocker.unblock(), as_owner():
+        teardown_databases(db_cfg, verbosity=verbosity)
+
+
+def _drop_a_test_database_the_owner_cannot(name: str) -> None:
+    """A test database left by a run from before the roles (a superuser's) is dropped by the
+    superuser, so that the owner role can create it afresh."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    import psycopg
+    from psycopg import sql
+
+    from cynco.database import OWNER_ROLE, resolve_superuser_url
+
+    url = resolve_superuser_url(prefer_local=os.environ.get("CYNCO_PREFER_LOCAL_DB") == "1")
+    if url is None:
+        return
+    parts = urlsplit(url)
+    with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as conn:
+        found = conn.execute(
+            "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = %s", [name]
+        ).fetchone()
+        if found and found[0] != OWNER_ROLE:
+            conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 @pytest.fixture

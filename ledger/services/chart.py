@@ -9,14 +9,18 @@ from ledger.models import Account
 
 
 def create_chart(*, merchant_id: str, environment: str) -> None:
-    """Create the starting chart of accounts of one merchant environment (idempotent).
+    """Create the starting chart of accounts of one merchant environment and open its books
+    on its business date (idempotent).
 
     Registered in settings.MERCHANT_SETUP_HOOKS, so `merchant_create` calls it for live and test
     inside its transaction. Takes no customer lock and posts no entry; safe to run concurrently
     (existing accounts are left as they are).
     """
+    from ledger.services.periods import books_open
+
     with transaction.atomic():
         _open_accounts(merchant_id, environment, starting_chart())
+        books_open(merchant_id=merchant_id, environment=environment)
 
 
 def open_clearing_account(*, merchant_id: str, environment: str, gateway: str) -> Account:

@@ -14,6 +14,7 @@ from cynco.tenancy import Scope
 from ledger.chart_of_accounts import CLEARING
 from ledger.models import Account, EntryKind, JournalEntry, JournalLine, SourceType
 from ledger.services.chart import open_clearing_account
+from ledger.services.periods import first_open_day
 
 CURRENCY = re.compile(r"^[A-Z]{3}$")
 ONCE_PER_SOURCE_KIND = "ledger_entry_once_per_source_kind"
@@ -76,10 +77,14 @@ def post_entry(
     rolls back with the event that caused it. Takes no lock of its own: the unique constraint on
     (merchant, environment, source type, source id, kind) makes a concurrent second posting wait
     for the first and then return the first's entry. Lines of zero are left out. The database
-    checks the balance again at commit.
+    checks the balance again at commit. An event dated in a closed month (a late webhook, a
+    correction) is posted on the first day of the open period (docs/accounting.md).
     """
     _check(source_type, source_id, kind, lines)
     lines = [line for line in lines if line.debit or line.credit]
+    opens = first_open_day(scope)
+    if opens is not None and date < opens:
+        date = opens
     batch = _batch.get()
     if batch is not None and batch.scope == scope:
         return batch.add(JournalEntry(

@@ -8,6 +8,7 @@ import pytest
 from cynco import clock
 from cynco.tenancy import Scope
 from ledger import rules
+from ledger.services.periods import books_opened_on
 from tests.billing.catalog import CUSTOMERS, ENTERPRISE, FREE, PRO, define, subscribe_directly
 from tests.factories import Api, data_of, error_of
 
@@ -102,6 +103,7 @@ def test_the_timeline_takes_revenue_from_the_ledger_month_by_month(api, merchant
     at = now(merchant)
     this_month = at.date().replace(day=1)
     last_month = (this_month - timedelta(days=1)).replace(day=1)
+    books_opened_on(scope=scope, opened_on=last_month)  # last month's books brought in
     rules.invoice_finalized(scope=scope, invoice_id="pinv_1", currency="MYR",
                             subscription=2000, date=last_month)
     rules.invoice_finalized(scope=scope, invoice_id="pinv_2", currency="MYR",

@@ -315,3 +315,16 @@ def test_a_client_needs_a_key_and_a_server(monkeypatch):
     monkeypatch.setenv("CYNCO_BILLING_KEY", "cp_sk_test_abc")
     monkeypatch.setenv("CYNCO_BILLING_BASE_URL", "http://127.0.0.1:1/")
     assert CyncoBilling()._settings.base_url == "http://127.0.0.1:1"
+
+
+def test_a_cancel_now_refund_reads_back_as_a_credit_note(billing):
+    sell_plans(billing)
+    paying_customer(billing)
+    result = billing.update_subscription("user_1", "pro", cancel_action="cancel_immediately")
+    assert result.refund_amount and result.refund_amount > 0
+    [note] = billing.list_credit_notes("user_1", type=["refund"])
+    assert note.type == "refund" and note.total == result.refund_amount
+    assert note.number.startswith("CN-TEST-")
+    again = billing.get_credit_note(note.id)
+    assert again.invoice_id == note.invoice_id and again.lines
+    assert billing.list_credit_notes("user_1", type="write_off").total == 0

@@ -229,6 +229,13 @@ def test_a_merchants_day_answers_exactly_what_the_document_says(document, mercha
     api.patch("/api/v1/pay/billing-settings", {"invoice": {"legalName": "Acme Sdn Bhd"},
                                                "emails": {"kinds": {"trial_ending": False}}})
     api.get("/api/v1/pay/billing-settings")
+    api.post("/api/v1/pay/customers", {"customerId": "user_3"})
+    paid = subscribe(api, "pro", "user_3")
+    api.post(complete_path(paid["checkoutId"]), {"card": "4242424242424242"})
+    api.post("/api/v1/pay/subscriptions/update",
+             {"customer": "user_3", "product": "pro", "cancelAction": "cancel_immediately"})
+    note = data_of(api.get("/api/v1/pay/credit-notes?customer=user_3&type=refund"))[0]
+    api.get(f"/api/v1/pay/credit-notes/{note['id']}")
 
     api.get("/api/v1/ledger/accounts")
     entry = data_of(api.get("/api/v1/ledger/journal-entries?source=invoice"))[0]

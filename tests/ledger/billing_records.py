@@ -21,6 +21,9 @@ class Records:
     owed: dict[str, tuple[str, int]] = field(default_factory=dict)  # invoice -> (currency, open)
     paid: set[str] = field(default_factory=set)
     clearing: dict[str, dict[str, int]] = field(default_factory=lambda: defaultdict(dict))
+    # (source type, source id, kind) -> amount of each entry the records imply; None: sources
+    # are not given (entries are not checked against them).
+    sources: dict[tuple[str, str, str], int | None] | None = None
 
     def move_clearing(self, gateway: str, currency: str, amount: int) -> None:
         self.clearing[gateway][currency] = self.clearing[gateway].get(currency, 0) + amount
@@ -38,4 +41,8 @@ def expected_figures(scope: Scope) -> ExpectedFigures:
         receivable=receivable,
         clearing={gateway: dict(amounts) for gateway, amounts in records.clearing.items()},
         paid_invoice_ids=set(records.paid),
+        sources=None if records.sources is None else dict(records.sources),
+        source_kinds=frozenset({"invoice_finalized", "payment_captured", "refund",
+                                "upgrade_credit", "credit_applied", "write_off",
+                                "gateway_fee"}),
     )

@@ -1,17 +1,28 @@
+from datetime import date
+
 import pytest
 
 from cynco.tenancy import Scope
+from ledger.services.periods import books_opened_on
+
+# The ledger's tests post on fixed dates of 2026; their books are opened before them (brought
+# in from earlier books, as a merchant moving here would).
+OPENED = date(2026, 1, 1)
 
 
 @pytest.fixture
 def books(merchant):
-    """The test-mode books of the `merchant` fixture (its scope)."""
-    return Scope(merchant.merchant.id, "test")
+    """The test-mode books of the `merchant` fixture (its scope), opened on OPENED."""
+    scope = Scope(merchant.merchant.id, "test")
+    books_opened_on(scope=scope, opened_on=OPENED)
+    return scope
 
 
 @pytest.fixture
 def live_books(merchant):
-    return Scope(merchant.merchant.id, "live")
+    scope = Scope(merchant.merchant.id, "live")
+    books_opened_on(scope=scope, opened_on=OPENED)
+    return scope
 
 
 @pytest.fixture(autouse=True)

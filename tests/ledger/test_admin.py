@@ -1,10 +1,11 @@
 """The ledger in the admin: read-only books, the trial balance page, scoped to staff's merchant."""
 
-from datetime import date
+from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import Permission
 
+from cynco import clock
 from cynco.models import MerchantStaff
 from cynco.tenancy import Scope
 from ledger import rules
@@ -17,11 +18,18 @@ TRIAL_BALANCE = "/admin/ledger/account/trial-balance/"
 
 
 @pytest.fixture
-def posted(books):
+def opened(books):
+    """The day the books were opened (entries cannot be dated before it)."""
+    return clock.now(books).date()
+
+
+@pytest.fixture
+def posted(books, opened):
     entry = rules.invoice_finalized(scope=books, invoice_id="pinv_admin", currency="MYR",
-                                    subscription=2000, date=date(2026, 5, 1))
+                                    subscription=2000, date=opened)
     rules.payment_captured(scope=books, payment_id="pay_admin", gateway="chip", amount=1500,
-                           currency="MYR", invoice_id="pinv_admin", date=date(2026, 5, 2))
+                           currency="MYR", invoice_id="pinv_admin",
+                           date=opened + timedelta(days=1))
     return entry
 
 
@@ -40,14 +48,15 @@ def test_an_operator_reads_an_entry_with_its_lines_but_cannot_change_it(admin_cl
 
 
 def test_the_trial_balance_page_shows_a_merchant_environment_as_of_a_date(
-    admin_client, merchant, posted
+    admin_client, merchant, posted, opened
 ):
-    url = f"{TRIAL_BALANCE}?merchant={merchant.merchant.id}&environment=test&asOf=2026-05-01"
+    url = f"{TRIAL_BALANCE}?merchant={merchant.merchant.id}&environment=test&asOf={opened}"
     html = admin_client.get(url).content.decode()
-    assert "as of 2026-05-01" in html
+    assert f"as of {opened}" in html
     assert "4001" in html and "1100-chip" not in html
     later = admin_client.get(
-        f"{TRIAL_BALANCE}?merchant={merchant.merchant.id}&environment=test&asOf=2026-05-31"
+        f"{TRIAL_BALANCE}?merchant={merchant.merchant.id}&environment=test"
+        f"&asOf={opened + timedelta(days=30)}"
     ).content.decode()
     assert "1100-chip" in later and '<th colspan="2">Total</th>' in later and "MYR " in later
     garbage = admin_client.get(

@@ -27,7 +27,7 @@ def _account_id(scope: Scope, code: str) -> str:
 def _insert_entry(scope: Scope, entry_id: str, source_id: str = "inv_sql") -> None:
     _sql(
         "INSERT INTO ledger_journalentry (id, merchant_id, environment, date, memo, source_type,"
-        " source_id, kind, invoice_id) VALUES (%s, %s, %s, '2026-05-01', 'by hand', 'invoice',"
+        " source_id, kind, invoice_id) VALUES (%s, %s, %s, CURRENT_DATE, 'by hand', 'invoice',"
         " %s, 'invoice_finalized', '')",
         [entry_id, scope.merchant_id, scope.environment, source_id],
     )

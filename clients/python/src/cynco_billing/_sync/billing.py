@@ -14,6 +14,7 @@ from cynco_billing._transport import Call, Page, changing, compact, segment
 from cynco_billing.inputs import FeatureQuantity, wire_many
 from cynco_billing.models import (
     Analytics,
+    CreditNote,
     Deleted,
     Invoice,
     PortalLink,
@@ -78,6 +79,19 @@ class SyncBillingApi(SyncHttp):
 
     def get_invoice(self, invoice_id: str) -> Invoice:
         return self._one(Invoice, Call("GET", f"/api/v1/pay/invoices/{segment(invoice_id)}"))
+
+    def list_credit_notes(self, customer: str | None = None, *,
+                                type: str | Sequence[str] | None = None,
+                                limit: int | None = None,
+                                offset: int | None = None) -> Page[CreditNote]:
+        """Refunds, credits kept and write-offs as documents, newest first (`type`: one of
+        refund, credit, write_off, or a list)."""
+        return self._page(CreditNote, Call("GET", "/api/v1/pay/credit-notes", params={
+            "customer": customer, "type": type, "limit": limit, "offset": offset}))
+
+    def get_credit_note(self, credit_note_id: str) -> CreditNote:
+        return self._one(CreditNote, Call(
+            "GET", f"/api/v1/pay/credit-notes/{segment(credit_note_id)}"))
 
     def portal(self, customer: str) -> PortalLink:
         """A signed link to the customer's portal, valid for one hour."""

@@ -134,13 +134,22 @@ class PreviewLine(Model):
 
 
 class Proration(Model):
+    """`refund_amount` and `refund_currency` when the current plan is priced in another
+    currency: its unused part is refunded in that currency, not credited."""
+
     credit_amount: int
     charge_amount: int
+    refund_amount: int | None = None
+    refund_currency: str | None = None
 
 
 class Trial(Model):
+    """The first paid period starts when the trial ends and lasts one full interval."""
+
     trial_days: int
     trial_end: datetime
+    first_period_start: datetime | None = None
+    first_period_end: datetime | None = None
 
 
 class PreviewResult(Model):

@@ -92,6 +92,34 @@ class Invoice(Model):
     hosted_url: str | None = None
 
 
+class CreditNoteLine(Model):
+    """`type`: refund, credit, write_off or tax; `amount` is positive (credited)."""
+
+    type: str
+    description: str
+    amount: int
+
+
+class CreditNote(Model):
+    """A refund, a credit kept for later invoices or a write-off, with the tax it gives back.
+    `type`: refund, credit or write_off; `total` = `subtotal` + `tax_amount`."""
+
+    id: str
+    number: str
+    type: str
+    customer_id: str
+    invoice_id: str
+    invoice_number: str | None = None
+    refund_id: str | None = None
+    currency: str
+    lines: list[CreditNoteLine]
+    subtotal: int
+    tax_amount: int
+    total: int
+    reason: str = ""
+    created_at: datetime
+
+
 class PortalLink(Model):
     """A signed link to the customer's portal, valid for one hour."""
 

@@ -12,7 +12,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('billing', '0014_balance_without_redundant_indexes'),
+        ('billing', '0015_issued_records_are_fixed'),
         ('cynco', '0003_merchant_rate_limits'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
