@@ -15,6 +15,7 @@ from billing.selectors.attention import (
     failing_webhook_endpoints,
     past_due_subscriptions,
 )
+from billing.selectors.unapplied_payments import payments_needing_attention
 from cynco import clock
 from cynco.admin_scoping import report_choice
 from cynco.models import Environment
@@ -73,6 +74,9 @@ def dashboard_view(request):
         context["failed_payments"] = failed_payments(scope=scope)
         context["past_due"] = past_due_subscriptions(scope=scope)
         context["failing_endpoints"] = failing_webhook_endpoints(scope=scope)
+        # Payments that landed after what they paid for was gone and whose refund the gateway
+        # refused: the money is held as the customer's credit until an operator acts.
+        context["unapplied"] = list(payments_needing_attention(scope=scope)[:10])
     return TemplateResponse(request, "admin/billing/dashboard.html", context)
 
 

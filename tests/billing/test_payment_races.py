@@ -211,7 +211,11 @@ def test_the_console_lists_payments_needing_attention(api, merchant, shop, opera
         api, merchant, shop)
     page = operator.get("/admin/billing/unappliedpayment/?attention=yes")
     assert page.status_code == 200
-    assert UnappliedPayment.objects.get().provider_payment_id in page.content.decode()
+    held = UnappliedPayment.objects.get()
+    assert held.provider_payment_id in page.content.decode()
+    dashboard = operator.get("/admin/billing-dashboard/?environment=test").content.decode()
+    section = dashboard.split("Payments without a purpose", 1)[1].split("</section>", 1)[0]
+    assert held.provider_payment_id in section and "MYR 20.00" in section
 
 
 def _identical(api, merchant, shop, product: str, count: int, name: str, key: str | None):
