@@ -19,9 +19,10 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 
 from billing.api.portal import portal_url
-from billing.models import Feature, Product, Subscription, WebhookDelivery
+from billing.models import Feature, Invoice, Product, Subscription, WebhookDelivery
 from billing.selectors.subscriptions import subscribe_preview
 from billing.services.audit import SYSTEM, audit_record
+from billing.services.invoice_refunds import invoice_refund, invoice_refundable
 from billing.services.manual_balances import balance_grant_create
 from billing.services.subscribe import SubscribeRequest
 from billing.services.subscribe_payment import subscribe_and_pay
@@ -94,6 +95,33 @@ class DeliveryForm(forms.Form):
             pk__in=[d.pk for d in deliveries]).select_related("event", "endpoint")
         self.fields["delivery"].label_from_instance = (
             lambda d: f"{d.event.type} to {d.endpoint.url} ({d.status})")
+
+
+class RefundForm(forms.Form):
+    invoice = forms.ModelChoiceField(queryset=Invoice.objects.none())
+    amount = forms.IntegerField(
+        required=False, min_value=1,
+        help_text="Minor units (2000 is 20.00). Leave empty to refund all that is left.")
+    reason = forms.CharField(required=False, max_length=200)
+
+    def __init__(self, *args, customer, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["invoice"].queryset = Invoice.objects.filter(
+            customer=customer, status=Invoice.Status.PAID).order_by("-created_at")
+        self.fields["invoice"].label_from_instance = (
+            lambda i: f"{i.number or i.pk}: paid {show_money(i.amount_paid, i.currency)}")
+
+    def clean(self):
+        values = super().clean()
+        invoice, amount = values.get("invoice"), values.get("amount")
+        if invoice is not None:
+            left = invoice_refundable(invoice)
+            if left <= 0:
+                self.add_error("invoice", "Nothing is left to refund on this invoice.")
+            elif amount is not None and amount > left:
+                self.add_error("amount", f"At most {show_money(left, invoice.currency)} "
+                                         f"({left}) is left to refund.")
+        return values
 
 
 class NoForm(forms.Form):
@@ -183,6 +211,30 @@ def _plan_run(customer, values):
             {"product": product.slug, "result": outcome.action})
 
 
+def _refund_preview(customer, values):
+    invoice = values["invoice"]
+    left = invoice_refundable(invoice)
+    amount = values["amount"] or left
+    rows = [("Invoice", invoice.number or invoice.pk),
+            ("Paid", show_money(invoice.amount_paid, invoice.currency)),
+            ("Left to refund", show_money(left, invoice.currency)),
+            ("Refund now, to the card that paid", show_money(amount, invoice.currency))]
+    if invoice.tax_amount:
+        rows.append(("Tax given back (credit note)", "its share of the invoice's "
+                     f"{show_money(invoice.tax_amount, invoice.currency)} of tax"))
+    return rows
+
+
+def _refund_run(customer, values):
+    invoice = values["invoice"]
+    refund = invoice_refund(scope=scope_of(customer), invoice_id=invoice.pk,
+                            amount=values["amount"], reason=values["reason"],
+                            at=clock.now(scope_of(customer)), actor=SYSTEM)
+    return (f"Refund of {show_money(refund.amount, refund.currency)} on "
+            f"{invoice.number or invoice.pk} sent to the gateway.",
+            {"invoiceId": invoice.pk, "refundId": refund.pk, "amount": refund.amount})
+
+
 def _resend_run(customer, values):
     delivery = values["delivery"]
     queued = webhook_deliveries_resend(delivery_ids=[delivery.pk])
@@ -212,6 +264,10 @@ def _action_table() -> dict[str, ConsoleAction]:
         "change_plan": ConsoleAction(
             "Change plan", lambda data, customer, **_: ChangePlanForm(data, customer=customer),
             _plan_preview, _plan_run, in_transaction=False),
+        "refund_invoice": ConsoleAction(
+            "Refund an invoice (all or part)",
+            lambda data, customer, **_: RefundForm(data, customer=customer),
+            _refund_preview, _refund_run),
         "resend_webhook": ConsoleAction(
             "Resend a webhook", lambda data, customer, deliveries, **_: DeliveryForm(
                 data, customer=customer, deliveries=deliveries),

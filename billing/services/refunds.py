@@ -97,18 +97,27 @@ def refund_decide(*, scope: Scope, subscription: Subscription, amount: int, reas
     invoice = period_invoice_paid(subscription)
     if invoice is None or amount <= 0:
         return None
+    return refund_create(scope=scope, invoice=invoice, subscription=subscription,
+                         amount=amount, reason=reason, at=at, actor=actor)
+
+
+def refund_create(*, scope: Scope, invoice: Invoice, subscription: Subscription | None,
+                  amount: int, reason: str, at, actor: Actor) -> Refund:
+    """A pending refund of `amount` on `invoice`, audited, sent once the caller's transaction
+    commits. Caller's transaction and customer lock; posts nothing."""
     refund = Refund.objects.create(
         merchant_id=scope.merchant_id, environment=scope.environment,
-        customer_id=subscription.customer_id, subscription=subscription, invoice=invoice,
+        customer_id=invoice.customer_id, subscription=subscription, invoice=invoice,
         amount=amount, currency=invoice.currency, reason=reason,
         charge_attempt_id=invoice.payment_attempt_id, created_at=at,
     )
     audit_record(scope=scope, event="refund.created", actor=actor,
-                 customer_id=subscription.customer_id, subscription_id=subscription.id,
+                 customer_id=invoice.customer_id,
+                 subscription_id=subscription.id if subscription else None,
                  resource_type="refund", resource_id=refund.id,
                  details={"amount": amount, "invoiceId": invoice.id, "reason": reason})
     # robust: an unexpected error while sending is logged, never turned into a failed answer
-    # to a cancel that has committed; the refund stays pending for refunds_resume.
+    # to a change that has committed; the refund stays pending for refunds_resume.
     transaction.on_commit(partial(refund_send, scope=scope, refund_id=refund.id), robust=True)
     return refund
 
