@@ -10,15 +10,14 @@ from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
+from billing.admin.merchant_settings import MerchantSettingsAdmin
 from billing.models import EMAIL_KINDS, EmailAttempt, EmailKind, EmailMessage, EmailSettings
 from billing.selectors.email_content import email_preview
-from billing.services.audit import SYSTEM
 from billing.services.email_delivery import email_retry
 from billing.services.email_settings import email_settings_clean, email_settings_update
 from cynco.admin_scoping import MerchantScopedAdmin, staff_merchant_id
 from cynco.errors import ValidationFailed
 from cynco.models import Merchant
-from cynco.tenancy import Scope
 
 SETTINGS_FIELDS = ("sender_name", "reply_to", "send_in_test_mode", "trial_ending_days",
                    "renewal_notice_days")
@@ -54,7 +53,7 @@ class EmailSettingsForm(forms.ModelForm):
 
 
 @admin.register(EmailSettings)
-class EmailSettingsAdmin(MerchantScopedAdmin):
+class EmailSettingsAdmin(MerchantSettingsAdmin):
     """Saved through the same service as the API (validation, audit); previews open each email
     as the merchant's customers would get it, with sample figures."""
 
@@ -62,23 +61,10 @@ class EmailSettingsAdmin(MerchantScopedAdmin):
     list_display = ("merchant", "sender_name", "reply_to", "send_in_test_mode", "updated_at")
     readonly_fields = ("previews",)
 
+    update = staticmethod(email_settings_update)
+
     def get_fields(self, request, obj=None):
         return ["merchant", *SETTINGS_FIELDS, "enabled_kinds", "previews"]
-
-    def get_readonly_fields(self, request, obj=None):
-        fields = list(super().get_readonly_fields(request, obj))
-        return fields + ["merchant"] if obj is not None and "merchant" not in fields else fields
-
-    def has_add_permission(self, request):
-        own = staff_merchant_id(request)
-        return super().has_add_permission(request) and not (
-            own and EmailSettings.objects.filter(merchant_id=own).exists())
-
-    def save_model(self, request, obj, form, change):
-        merchant_id = staff_merchant_id(request) or obj.merchant_id
-        saved = email_settings_update(scope=Scope(merchant_id, "live"), changes=form.changes,
-                                      actor=SYSTEM)
-        obj.pk, obj._state.adding = saved.pk, False
 
     @admin.display(description="previews")
     def previews(self, obj):

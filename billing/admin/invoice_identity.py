@@ -7,17 +7,15 @@ from django import forms
 from django.contrib import admin
 from django.utils.html import format_html
 
+from billing.admin.merchant_settings import MerchantSettingsAdmin
 from billing.models import InvoiceIdentity
 from billing.selectors.invoice_identity import logo_url
-from billing.services.audit import SYSTEM
 from billing.services.invoice_identity import (
     LOGO_MAX_BYTES,
     invoice_identity_clean,
     invoice_identity_update,
 )
-from cynco.admin_scoping import MerchantScopedAdmin, staff_merchant_id
 from cynco.errors import ValidationFailed
-from cynco.tenancy import Scope
 
 TEXT_FIELDS = ("legal_name", "address", "footer", "number_prefix")
 
@@ -47,28 +45,15 @@ class InvoiceIdentityForm(forms.ModelForm):
 
 
 @admin.register(InvoiceIdentity)
-class InvoiceIdentityAdmin(MerchantScopedAdmin):
+class InvoiceIdentityAdmin(MerchantSettingsAdmin):
     form = InvoiceIdentityForm
     list_display = ("merchant", "legal_name", "number_prefix", "updated_at")
     readonly_fields = ("current_logo",)
 
+    update = staticmethod(invoice_identity_update)
+
     def get_fields(self, request, obj=None):
         return ["merchant", *TEXT_FIELDS, "current_logo", "logo_file", "remove_logo"]
-
-    def get_readonly_fields(self, request, obj=None):
-        fields = list(super().get_readonly_fields(request, obj))
-        return fields + ["merchant"] if obj is not None and "merchant" not in fields else fields
-
-    def has_add_permission(self, request):
-        own = staff_merchant_id(request)
-        return super().has_add_permission(request) and not (
-            own and InvoiceIdentity.objects.filter(merchant_id=own).exists())
-
-    def save_model(self, request, obj, form, change):
-        merchant_id = staff_merchant_id(request) or obj.merchant_id
-        saved = invoice_identity_update(scope=Scope(merchant_id, "live"), changes=form.changes,
-                                        actor=SYSTEM)
-        obj.pk, obj._state.adding = saved.pk, False
 
     @admin.display(description="current logo")
     def current_logo(self, obj):
