@@ -328,3 +328,13 @@ def test_a_cancel_now_refund_reads_back_as_a_credit_note(billing):
     again = billing.get_credit_note(note.id)
     assert again.invoice_id == note.invoice_id and again.lines
     assert billing.list_credit_notes("user_1", type="write_off").total == 0
+
+
+def test_billing_settings_read_and_change_through_the_client(billing):
+    before = billing.get_billing_settings()
+    assert before.emails.kinds and all(isinstance(v, bool) for v in before.emails.kinds.values())
+    changed = billing.update_billing_settings(invoice={"legalName": "Acme Sdn Bhd"},
+                                              emails={"senderName": "Acme billing"})
+    assert changed.invoice.legal_name == "Acme Sdn Bhd"
+    assert changed.emails.sender_name == "Acme billing"
+    assert billing.get_billing_settings().invoice.legal_name == "Acme Sdn Bhd"

@@ -14,6 +14,7 @@ from cynco_billing.models import (
     ApiKey,
     AuditEvent,
     BalanceSheet,
+    BillingSettings,
     CheckoutCompletion,
     ClockAdvance,
     JournalEntry,
@@ -25,6 +26,20 @@ from cynco_billing.models import (
 
 
 class AsyncAdminApi(AsyncHttp):
+    async def get_billing_settings(self) -> BillingSettings:
+        """The merchant's invoice identity and billing-email settings."""
+        return await self._one(BillingSettings, Call("GET", "/api/v1/pay/billing-settings"))
+
+    async def update_billing_settings(self, *, invoice: dict | None = None,
+                                      emails: dict | None = None,
+                                      idempotency_key: str | None = None) -> BillingSettings:
+        """Change only the fields given, in the API's names: `invoice={"legalName": …,
+        "numberPrefix": …, "logo": "data:image/png;base64,…" | None}`, `emails={"senderName":
+        …, "kinds": {"payment_failed": False}}`."""
+        return await self._one(BillingSettings, Call(
+            "PATCH", "/api/v1/pay/billing-settings", body=compact(invoice=invoice, emails=emails),
+            idempotency_key=changing(idempotency_key)))
+
     async def list_audit_events(self, *, subscription_id: str | None = None,
                                 customer_map_id: str | None = None, event: str | None = None,
                                 limit: int | None = None,

@@ -15,6 +15,7 @@ from cynco_billing.models import (
     ApiKey,
     AuditEvent,
     BalanceSheet,
+    BillingSettings,
     CheckoutCompletion,
     ClockAdvance,
     JournalEntry,
@@ -26,6 +27,20 @@ from cynco_billing.models import (
 
 
 class SyncAdminApi(SyncHttp):
+    def get_billing_settings(self) -> BillingSettings:
+        """The merchant's invoice identity and billing-email settings."""
+        return self._one(BillingSettings, Call("GET", "/api/v1/pay/billing-settings"))
+
+    def update_billing_settings(self, *, invoice: dict | None = None,
+                                      emails: dict | None = None,
+                                      idempotency_key: str | None = None) -> BillingSettings:
+        """Change only the fields given, in the API's names: `invoice={"legalName": …,
+        "numberPrefix": …, "logo": "data:image/png;base64,…" | None}`, `emails={"senderName":
+        …, "kinds": {"payment_failed": False}}`."""
+        return self._one(BillingSettings, Call(
+            "PATCH", "/api/v1/pay/billing-settings", body=compact(invoice=invoice, emails=emails),
+            idempotency_key=changing(idempotency_key)))
+
     def list_audit_events(self, *, subscription_id: str | None = None,
                                 customer_map_id: str | None = None, event: str | None = None,
                                 limit: int | None = None,

@@ -154,3 +154,32 @@ class RevenueMonth(Model):
     revenue: int
     new_subscriptions: int
     churned: int
+
+
+class InvoiceIdentity(Model):
+    """How the merchant appears on invoices, credit notes and emails; `logo_url` is served by
+    the billing server (None: no logo)."""
+
+    legal_name: str
+    address: str
+    footer: str
+    number_prefix: str
+    logo_url: str | None = None
+
+
+class EmailSettings(Model):
+    """`kinds`: each billing email (payment_receipt, payment_failed, …) on or off."""
+
+    sender_name: str
+    reply_to: str
+    send_in_test_mode: bool
+    trial_ending_days: int
+    renewal_notice_days: int
+    kinds: dict[str, bool]
+
+
+class BillingSettings(Model):
+    """The merchant's invoice identity and email settings (shared by live and test)."""
+
+    invoice: InvoiceIdentity
+    emails: EmailSettings
