@@ -5,6 +5,7 @@ gives today."""
 
 from __future__ import annotations
 
+import functools
 import re
 import sys
 from pathlib import Path
@@ -39,6 +40,7 @@ def parsed(path: Path):
     return MarkdownIt("commonmark").parse(path.read_text(encoding="utf-8"))
 
 
+@functools.cache  # a page's anchors, parsed once however many links point at it
 def anchors_of(path: Path) -> set[str]:
     tokens, anchors, seen = parsed(path), set(), {}
     for index, token in enumerate(tokens):
