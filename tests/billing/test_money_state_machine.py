@@ -31,7 +31,7 @@ from hypothesis.stateful import (
     RuleBasedStateMachine, invariant, rule, run_state_machine_as_test,
 )
 
-from billing.models import Invoice, Refund, Subscription
+from billing.models import CreditNote, Invoice, Refund, Subscription
 from cynco.tenancy import Scope
 from ledger import chart_of_accounts as chart
 from ledger.models import JournalLine
@@ -68,7 +68,7 @@ def tax_given_back(scope: Scope) -> dict[str, int]:
     """The tax that should have gone back, per currency, computed here from the documents:
     each succeeded refund gives back its share of its invoice's tax (amount × tax / total,
     half-up, never more than the invoice's tax not yet given back); credits kept and write-offs
-    give back what their credit notes say (once credit notes exist)."""
+    give back what their credit notes say."""
     back: dict[str, int] = defaultdict(int)
     left: dict[str, int] = {}
     refunds = (Refund.objects.filter(merchant_id=scope.merchant_id,
@@ -82,10 +82,6 @@ def tax_given_back(scope: Scope) -> dict[str, int]:
         share = min(_half_up(refund.amount * invoice.tax_amount, invoice.total), remaining)
         left[invoice.id] = remaining - share
         back[refund.currency] += share
-    try:
-        from billing.models import CreditNote
-    except ImportError:
-        return back
     for note in CreditNote.objects.filter(merchant_id=scope.merchant_id,
                                           environment=scope.environment, refund__isnull=True):
         back[note.currency] += note.tax_amount
